@@ -1,0 +1,6 @@
+"""Accounts: register, log in and out, profile, password, language."""
+from flask import Blueprint
+
+bp = Blueprint("accounts", __name__)
+
+from civic.accounts import views  # noqa: E402,F401

@@ -1,0 +1,23 @@
+"""Flask-Login wiring: cookies carry a per-user session token that rotation invalidates."""
+from __future__ import annotations
+
+from flask import Flask
+from flask_login import LoginManager
+from sqlalchemy import select
+
+from civic.accounts.models import User
+from civic.extensions import db
+
+
+def init_app(app: Flask, login_manager: LoginManager) -> None:
+    login_manager.init_app(app)
+    login_manager.login_view = "accounts.login"
+    login_manager.login_message = "请先登录。"
+    login_manager.login_message_category = "info"
+    login_manager.session_protection = "basic"
+
+    @login_manager.user_loader
+    def load_user(token: str):
+        return db.session.execute(
+            select(User).where(User.session_token == token, User.deleted_at.is_(None))
+        ).scalar_one_or_none()

@@ -1,0 +1,1 @@
+"""Audit log area: hash-chained record of every state change."""

@@ -1,0 +1,73 @@
+"""`flask` commands: admin, demo data, audit chain."""
+from __future__ import annotations
+
+import click
+from flask import Flask
+from flask.cli import AppGroup
+from sqlalchemy import select
+
+from civic.extensions import db
+
+admin_cli = AppGroup("admin", help="平台管理员账号。")
+audit_cli = AppGroup("audit", help="审计日志。")
+demo_cli = AppGroup("demo", help="演示数据。")
+
+
+@admin_cli.command("create")
+@click.option("--phone", prompt=True)
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+@click.option("--name", default="平台管理员")
+def create_admin(phone: str, password: str, name: str) -> None:
+    """Create a site admin, or make an existing account one."""
+    from civic.accounts import operations as ops
+    from civic.accounts.models import User
+    from civic.audit import operations as audit
+    number = ops.normalise_phone(phone)
+    if number is None:
+        raise click.BadParameter("请输入有效的中国大陆手机号。", param_hint="--phone")
+    user = db.session.execute(select(User).where(User.phone == number)).scalar_one_or_none()
+    if user is None:
+        problem = ops.password_problem(password, number)
+        if problem:
+            raise click.BadParameter(problem, param_hint="--password")
+        user = User(phone=number, password_hash=ops.hash_password(password), display_name=name)
+        db.session.add(user)
+    user.is_admin = True
+    user.rotate_session()
+    db.session.flush()
+    audit.record("admin.grant", user, actor="system", grantee=user.pseudonym)
+    db.session.commit()
+    click.echo(f"平台管理员已就绪：{user.pseudonym}")
+
+
+@audit_cli.command("verify")
+def verify() -> None:
+    """Recompute the hash chain from the first event; exit 1 if it is broken."""
+    from civic.audit.operations import verify_chain
+    report = verify_chain()
+    if report.ok:
+        click.echo(f"OK {report.count} events, head {report.head}")
+    else:
+        click.echo(f"BROKEN at seq {report.broken_at}: {report.reason} "
+                   f"({report.count} events verified before it)", err=True)
+        raise SystemExit(1)
+
+
+@audit_cli.command("head")
+def head() -> None:
+    """Print the current head hash, to keep and compare later."""
+    from civic.audit.operations import head_hash
+    click.echo(head_hash())
+
+
+@demo_cli.command("load")
+@click.option("--slug", default="huayuan", show_default=True)
+def demo_load(slug: str) -> None:
+    """Load a demo community with every role (idempotent: does nothing if it exists)."""
+    from civic.demo import load
+    click.echo(load(slug))
+
+
+def init_app(app: Flask) -> None:
+    for group in (admin_cli, audit_cli, demo_cli):
+        app.cli.add_command(group)

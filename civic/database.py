@@ -1,0 +1,54 @@
+"""Engine set-up: SQLite pragmas and write locking, PostgreSQL fault handling."""
+from __future__ import annotations
+
+from flask import Flask, has_request_context, request
+from sqlalchemy import event
+
+from civic.extensions import db
+
+_READ_ONLY_METHODS = {"GET", "HEAD", "OPTIONS"}
+
+
+def _sqlite_connect(dbapi_connection, _record):
+    # Driver-level autocommit: we issue BEGIN ourselves (see _sqlite_begin).
+    dbapi_connection.isolation_level = None
+    cur = dbapi_connection.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA busy_timeout=30000")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.close()
+
+
+def _sqlite_begin(conn):
+    """Writes take the database lock at BEGIN, so read-modify-write cannot interleave.
+
+    Read-only requests begin deferred so they never queue behind writers (WAL lets them
+    read while a write is under way).
+    """
+    if has_request_context() and request.method in _READ_ONLY_METHODS:
+        conn.exec_driver_sql("BEGIN")
+    else:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def configure(app: Flask) -> None:
+    """Engine options; before db.init_app() creates the engine."""
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        opts = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+        opts["connect_args"] = {**opts.get("connect_args", {}), "timeout": 30,
+                                "check_same_thread": False}
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = opts
+
+
+def init_app(app: Flask) -> None:
+    """Engine events; after db.init_app()."""
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        with app.app_context():
+            engine = db.engine
+            event.listen(engine, "connect", _sqlite_connect)
+            event.listen(engine, "begin", _sqlite_begin)
+
+
+def is_postgres() -> bool:
+    return db.session.get_bind().dialect.name == "postgresql"

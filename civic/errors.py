@@ -1,0 +1,52 @@
+"""Generic error pages in the user's language; a request id in logs, never a stack trace."""
+from __future__ import annotations
+
+import logging
+import uuid
+
+from flask import Flask, g, render_template, request
+from sqlalchemy.exc import DBAPIError, OperationalError
+from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
+
+from civic.extensions import db
+
+log = logging.getLogger("civic")
+
+
+def init_app(app: Flask) -> None:
+    @app.before_request
+    def request_id():
+        g.request_id = uuid.uuid4().hex[:12]
+
+    @app.after_request
+    def add_request_id(resp):
+        if "request_id" in g:
+            resp.headers["X-Request-ID"] = g.request_id
+        return resp
+
+    def page(error: HTTPException):
+        db.session.rollback()
+        code = error.code or 500
+        tpl = f"errors/{code}.html" if code in (400, 403, 404, 405, 413, 429, 503) else "errors/500.html"
+        resp = app.make_response((render_template(tpl, error=error), code))
+        if code == 405 and hasattr(error, "valid_methods") and error.valid_methods:
+            resp.headers["Allow"] = ", ".join(error.valid_methods)
+        return resp
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException):
+        return page(error)
+
+    @app.errorhandler(OperationalError)
+    def database_down(error):
+        log.error("database unavailable (request %s): %s", g.get("request_id"),
+                  error.__class__.__name__)
+        return page(ServiceUnavailable())
+
+    @app.errorhandler(Exception)
+    def unexpected(error):
+        if isinstance(error, DBAPIError) and error.connection_invalidated:
+            return database_down(error)
+        log.exception("unhandled error (request %s) on %s %s", g.get("request_id"),
+                      request.method, request.path)
+        return page(InternalServerError())

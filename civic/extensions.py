@@ -1,0 +1,26 @@
+"""Extension singletons; bound to the app in create_app()."""
+from flask_babel import Babel
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_login import LoginManager
+from flask_migrate import Migrate
+from flask_sqlalchemy import SQLAlchemy
+from flask_wtf import CSRFProtect
+from htmx_flask import Htmx
+
+from civic.models import Base
+
+db = SQLAlchemy(model_class=Base)
+migrate = Migrate(render_as_batch=True, compare_type=True)
+login_manager = LoginManager()
+csrf = CSRFProtect()
+babel = Babel()
+htmx = Htmx()
+#: limits are stored in RATELIMIT_STORAGE_URI (Redis in production); if that storage
+#: fails, limits continue in memory rather than silently switching off.
+limiter = Limiter(
+    key_func=get_remote_address,
+    in_memory_fallback_enabled=True,
+    swallow_errors=False,
+    headers_enabled=True,
+)

@@ -1,0 +1,6 @@
+"""Roster: buildings, units with exclusive area, owners; CSV/XLSX import."""
+from flask import Blueprint
+
+bp = Blueprint("roster", __name__, url_prefix="/c/<slug>/manage/roster")
+
+from civic.roster import views  # noqa: E402,F401

@@ -1,0 +1,49 @@
+"""Template globals and filters shared by every page."""
+from __future__ import annotations
+
+from decimal import Decimal
+
+from flask import Flask
+from flask_babel import format_datetime, get_locale, gettext
+
+from civic import permissions
+from civic.communities.models import Role
+
+ROLE_LABELS = {
+    Role.RESIDENT: "居民",
+    Role.MODERATOR: "居委会",
+    Role.ASSOCIATION: "业委会",
+    Role.PROPERTY: "物业",
+    Role.OBSERVER: "街道",
+}
+
+
+def role_label(role: Role) -> str:
+    return gettext(ROLE_LABELS[Role(role)])
+
+
+def public_name(user, membership=None) -> str:
+    """How a person appears publicly: "5号楼居民" unless they chose to show their name."""
+    if user is None or user.deleted_at is not None:
+        return gettext("已注销用户")
+    if membership is not None and membership.role.is_staff:
+        return f"{role_label(membership.role)}{membership.title or ''}"
+    if user.show_name and user.display_name:
+        return user.display_name
+    if membership is not None and membership.unit is not None:
+        return gettext("%(building)s居民", building=membership.unit.building.name)
+    return gettext("居民")
+
+
+def area(value: Decimal | None) -> str:
+    return "" if value is None else f"{value:.2f}"
+
+
+def init_app(app: Flask) -> None:
+    app.jinja_env.globals.update(can=permissions, role_label=role_label, public_name=public_name,
+                                  get_locale=get_locale)
+    app.jinja_env.filters["datetime"] = lambda dt, fmt="yyyy-MM-dd HH:mm": (
+        format_datetime(dt, fmt) if dt else "")
+    app.jinja_env.filters["area"] = area
+    app.jinja_env.trim_blocks = True
+    app.jinja_env.lstrip_blocks = True

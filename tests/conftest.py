@@ -1,0 +1,220 @@
+"""Fixtures: a fresh database per test (SQLite by default, PostgreSQL when
+CIVIC_TEST_DATABASE_URL names a server), app/client/runner/auth, and builders."""
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from decimal import Decimal
+from itertools import count
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from werkzeug.security import generate_password_hash
+
+from civic import clock, create_app
+from civic.extensions import db, limiter
+
+PG_SERVER = os.environ.get("CIVIC_TEST_DATABASE_URL")  # e.g. postgresql://postgres@127.0.0.1:5432/postgres
+PASSWORD = "Lantern-Bridge-42"
+
+
+def _pg_url(dbname: str) -> str:
+    base = PG_SERVER.replace("postgresql://", "postgresql+psycopg://", 1)
+    return base.rsplit("/", 1)[0] + "/" + dbname
+
+
+def _admin_engine():
+    return create_engine(_pg_url(PG_SERVER.rsplit("/", 1)[1] or "postgres"),
+                         isolation_level="AUTOCOMMIT")
+
+
+def _config(db_url: str, instance: Path) -> dict:
+    return {
+        "TESTING": True,
+        "SECRET_KEY": "test-secret",
+        "SQLALCHEMY_DATABASE_URI": db_url,
+        "WTF_CSRF_ENABLED": False,
+        "UPLOAD_FOLDER": str(instance / "uploads"),
+        "RATELIMIT_STORAGE_URI": "memory://",
+        "SERVER_NAME": None,
+    }
+
+
+def _upgrade(db_url: str, instance: Path) -> None:
+    from flask_migrate import upgrade
+    app = create_app(_config(db_url, instance))
+    with app.app_context():
+        upgrade()
+        db.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def database(tmp_path_factory):
+    """Where the migrated schema lives for this run: ('sqlite', template) or ('pg', url)."""
+    instance = tmp_path_factory.mktemp("schema")
+    if PG_SERVER:
+        name = f"civic_test_{uuid.uuid4().hex[:10]}"
+        admin = _admin_engine()
+        with admin.connect() as c:
+            c.execute(text(f'CREATE DATABASE "{name}"'))
+        url = _pg_url(name)
+        _upgrade(url, instance)
+        yield ("pg", url)
+        with admin.connect() as c:
+            c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+    else:
+        template = instance / "template.db"
+        _upgrade(f"sqlite:///{template}", instance)
+        yield ("sqlite", template)
+
+
+@pytest.fixture
+def db_url(database, tmp_path):
+    kind, where = database
+    if kind == "sqlite":
+        path = tmp_path / "civic.db"
+        shutil.copyfile(where, path)
+        yield f"sqlite:///{path}"
+    else:
+        yield where
+        engine = create_engine(where)
+        with engine.begin() as c:
+            tables = [r[0] for r in c.execute(text(
+                "SELECT tablename FROM pg_tables WHERE schemaname='public' "
+                "AND tablename <> 'alembic_version'"))]
+            c.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables)
+                           + " RESTART IDENTITY CASCADE"))
+        engine.dispose()
+
+
+@pytest.fixture
+def app(db_url, tmp_path):
+    os.environ["CIVIC_INSTANCE"] = str(tmp_path / "instance")
+    app = create_app(_config(db_url, tmp_path))
+    with app.app_context():
+        limiter.reset()
+    yield app
+    clock.freeze(None)
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def ctx(app):
+    """An app context for tests that call operations directly."""
+    with app.app_context():
+        yield
+
+
+# --- builders ------------------------------------------------------------------------
+
+_PASSWORD_HASH = generate_password_hash(PASSWORD, method="scrypt")
+_seq = count(1)
+
+
+def _phone() -> str:
+    return f"139{next(_seq) % 10**8:08d}"
+
+
+class Builders:
+    """make.user(), make.community(), make.unit(), make.resident(), make.staff() …
+
+    Each builder adds and commits, and returns the object (call within `ctx` or
+    use through the fixture, which opens a context)."""
+
+    def __init__(self, app):
+        self.app = app
+
+    def _save(self, obj):
+        db.session.add(obj)
+        db.session.commit()
+        return obj
+
+    def user(self, phone: str | None = None, display_name: str = "", **kw):
+        from civic.accounts.models import User
+        return self._save(User(phone=phone or _phone(), password_hash=_PASSWORD_HASH,
+                               display_name=display_name, **kw))
+
+    def admin(self, **kw):
+        return self.user(is_admin=True, display_name=kw.pop("display_name", "管理员"), **kw)
+
+    def community(self, slug: str | None = None, name: str = "花园小区", district: str = "花木街道"):
+        from civic.communities.models import Community
+        return self._save(Community(slug=slug or f"c{next(_seq)}", name=name, district=district))
+
+    def building(self, community, name: str | None = None):
+        from civic.communities.models import Building
+        name = name or f"{next(_seq)}号楼"
+        return self._save(Building(community_id=community.id, name=name, sort_key=name))
+
+    def owner(self, community, name: str = "张三", ref: str | None = None, is_developer=False):
+        from civic.communities.models import Owner
+        return self._save(Owner(community_id=community.id, name=name, ref=ref or f"{name}-{next(_seq)}",
+                                is_developer=is_developer))
+
+    def unit(self, community, building=None, number: str | None = None, area="89.50",
+             owner=None):
+        from civic.communities.models import Unit
+        building = building or self.building(community)
+        return self._save(Unit(community_id=community.id, building_id=building.id,
+                               number=number or str(100 + next(_seq)), sort_key="",
+                               area=Decimal(str(area)), owner_id=owner.id if owner else None))
+
+    def resident(self, community, unit=None, tenure: str = "owner", user=None, status="active"):
+        from civic.communities.models import Membership, Role, Tenure
+        unit = unit or self.unit(community)
+        user = user or self.user()
+        self._save(Membership(user_id=user.id, community_id=community.id, role=Role.RESIDENT,
+                              unit_id=unit.id, tenure=Tenure(tenure), status=status))
+        db.session.refresh(user)
+        return user
+
+    def staff(self, community, role: str, user=None, title: str = ""):
+        from civic.communities.models import Membership, Role
+        user = user or self.user(display_name=f"{role}工作人员")
+        self._save(Membership(user_id=user.id, community_id=community.id, role=Role(role),
+                              title=title))
+        db.session.refresh(user)
+        return user
+
+
+@pytest.fixture
+def make(app, ctx):
+    return Builders(app)
+
+
+class Auth:
+    def __init__(self, client):
+        self.client = client
+
+    def login(self, user_or_phone, password: str = PASSWORD, follow: bool = False):
+        phone = getattr(user_or_phone, "phone", user_or_phone)
+        return self.client.post("/login", data={"phone": phone, "password": password},
+                                follow_redirects=follow)
+
+    def logout(self):
+        return self.client.post("/logout")
+
+
+@pytest.fixture
+def auth(client):
+    return Auth(client)
+
+
+@pytest.fixture
+def is_postgres(database):
+    return database[0] == "pg"
