@@ -1,7 +1,9 @@
 """Interface language (Simplified Chinese by default, English available) and local time."""
 from __future__ import annotations
 
-from flask import Flask, session
+from pathlib import Path
+
+from flask import Flask, has_request_context, session
 from flask_login import current_user
 
 from civic.extensions import babel
@@ -10,6 +12,8 @@ LOCALES = {"zh_CN": "简体中文", "en": "English"}
 
 
 def select_locale() -> str:
+    if not has_request_context():
+        return "zh_CN"
     if current_user and current_user.is_authenticated and current_user.locale in LOCALES:
         return current_user.locale
     lang = session.get("lang")
@@ -17,6 +21,27 @@ def select_locale() -> str:
 
 
 def init_app(app: Flask) -> None:
+    compile_catalogs(Path(__file__).parent / "translations")
     babel.init_app(app, locale_selector=select_locale,
                    default_translation_directories="translations",
                    default_domain="messages")
+
+
+def compile_catalogs(directory: Path) -> None:
+    """Compile each messages.po whose .mo is missing or older, so a fresh clone has English.
+
+    A read-only install (where the .mo files were compiled at build time) is left as is.
+    """
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+    for po in directory.glob("*/LC_MESSAGES/messages.po"):
+        mo = po.with_suffix(".mo")
+        if mo.exists() and mo.stat().st_mtime >= po.stat().st_mtime:
+            continue
+        try:
+            with po.open("rb") as f:
+                catalog = read_po(f, locale=po.parent.parent.name)
+            with mo.open("wb") as f:
+                write_mo(f, catalog)
+        except OSError:
+            pass

@@ -10,6 +10,7 @@ from itertools import count
 from pathlib import Path
 
 import pytest
+from flask import has_app_context
 from sqlalchemy import create_engine, text
 from werkzeug.security import generate_password_hash
 
@@ -115,8 +116,11 @@ def runner(app):
 
 @pytest.fixture
 def ctx(app):
-    """An app context for tests that call operations directly."""
-    with app.app_context():
+    """A (GET) request context for tests that call operations and builders directly.
+
+    GET, so that on SQLite the test's own reads begin deferred and never hold the write
+    lock that the app's requests need."""
+    with app.test_request_context("/"):
         yield
 
 
@@ -133,15 +137,24 @@ def _phone() -> str:
 class Builders:
     """make.user(), make.community(), make.unit(), make.resident(), make.staff() …
 
-    Each builder adds and commits, and returns the object (call within `ctx` or
-    use through the fixture, which opens a context)."""
+    Each builder adds, commits and returns the object. Inside `ctx` it uses that
+    context's session; otherwise it opens a short app context of its own and returns the
+    object detached with its columns loaded — so no context stays pushed while the test
+    client runs requests (a pushed app context would be shared by every request)."""
 
     def __init__(self, app):
         self.app = app
 
     def _save(self, obj):
-        db.session.add(obj)
-        db.session.commit()
+        if has_app_context():
+            db.session.add(obj)
+            db.session.commit()
+            return obj
+        with self.app.app_context():
+            db.session.add(obj)
+            db.session.commit()
+            db.session.refresh(obj)
+            db.session.expunge(obj)
         return obj
 
     def user(self, phone: str | None = None, display_name: str = "", **kw):
@@ -180,20 +193,28 @@ class Builders:
         user = user or self.user()
         self._save(Membership(user_id=user.id, community_id=community.id, role=Role.RESIDENT,
                               unit_id=unit.id, tenure=Tenure(tenure), status=status))
-        db.session.refresh(user)
-        return user
+        return self._reload(user)
 
     def staff(self, community, role: str, user=None, title: str = ""):
         from civic.communities.models import Membership, Role
         user = user or self.user(display_name=f"{role}工作人员")
         self._save(Membership(user_id=user.id, community_id=community.id, role=Role(role),
                               title=title))
-        db.session.refresh(user)
-        return user
+        return self._reload(user)
+
+    def _reload(self, obj):
+        if has_app_context():
+            db.session.refresh(obj)
+            return obj
+        with self.app.app_context():
+            obj = db.session.merge(obj, load=True)
+            db.session.refresh(obj)
+            db.session.expunge(obj)
+        return obj
 
 
 @pytest.fixture
-def make(app, ctx):
+def make(app):
     return Builders(app)
 
 

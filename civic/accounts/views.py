@@ -117,7 +117,7 @@ def change_password():
         else:
             db.session.commit()
             # The token changed: re-issue this device's cookie, others are logged out.
-            login_user(current_user)
+            login_user(current_user._get_current_object())
             flash(_("密码已修改，其他设备上的登录已失效。"), "success")
             return see_other(url_for("accounts.profile"))
     return render("accounts/password.html", form=form, status=400 if form.is_submitted() else 200)
