@@ -1,0 +1,134 @@
+"""The audit chain: appends link by hash, verification finds any rewrite, the table
+refuses UPDATE and DELETE at the database level."""
+import hashlib
+import threading
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import DatabaseError
+
+from civic.audit import operations as audit
+from civic.audit.chain import GENESIS, canonical_json, link_hash, record_body
+from civic.audit.models import AuditEvent
+from civic.extensions import db
+
+
+def test_canonical_json_is_sorted_compact_utf8():
+    assert canonical_json({"b": 1, "a": "楼"}) == '{"a":"楼","b":1}'
+
+
+def test_link_hash_is_sha256_of_prev_and_body():
+    body = '{"x":1}'
+    assert link_hash(GENESIS, body) == hashlib.sha256((GENESIS + body).encode()).hexdigest()
+
+
+def test_events_chain_and_verify(ctx):
+    a = audit.record("test.one", object_type="thing", object_id=1, community_id=None, n=1)
+    b = audit.record("test.two", object_type="thing", object_id=2, community_id=7, n="二")
+    db.session.commit()
+    assert (a.seq, b.seq) == (1, 2)
+    assert a.prev_hash == GENESIS and b.prev_hash == a.hash
+    assert b.hash == link_hash(a.hash, record_body(2, b.at, b.actor, b.action, "thing", "2", 7,
+                                                   b.payload))
+    report = audit.verify_chain()
+    assert report.ok and report.count == 2 and report.head == b.hash == audit.head_hash()
+
+
+def test_empty_chain_verifies(ctx):
+    report = audit.verify_chain()
+    assert report.ok and report.count == 0 and report.head == GENESIS
+
+
+@pytest.mark.parametrize("stmt", [
+    "UPDATE audit_event SET action = 'x' WHERE seq = 1",
+    "DELETE FROM audit_event WHERE seq = 1",
+])
+def test_table_refuses_update_and_delete(ctx, stmt):
+    audit.record("test.one", object_type="thing", object_id=1)
+    db.session.commit()
+    with pytest.raises(DatabaseError, match="append-only"):
+        db.session.execute(text(stmt))
+        db.session.flush()
+    db.session.rollback()
+    assert db.session.query(AuditEvent).count() == 1
+
+
+def _rewrite(sql: str, params: dict) -> None:
+    """Tamper with history the way an attacker with database access would (triggers off)."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(text("ALTER TABLE audit_event DISABLE TRIGGER audit_event_no_change"))
+        db.session.execute(text(sql), params)
+        db.session.execute(text("ALTER TABLE audit_event ENABLE TRIGGER audit_event_no_change"))
+    else:
+        db.session.execute(text("DROP TRIGGER audit_event_no_update"))
+        db.session.execute(text(sql), params)
+    db.session.commit()
+
+
+def test_verification_detects_rewritten_payload(ctx):
+    for i in range(3):
+        audit.record("test.n", object_type="thing", object_id=i, n=i)
+    db.session.commit()
+    _rewrite("UPDATE audit_event SET payload = :p WHERE seq = 2", {"p": '{"n":99}'})
+    report = audit.verify_chain()
+    assert not report.ok and report.broken_at == 2 and report.count == 1
+
+
+def test_verification_detects_recomputed_link(ctx):
+    """Rewriting one event and recomputing its hash still breaks the next link."""
+    for i in range(3):
+        audit.record("test.n", object_type="thing", object_id=i, n=i)
+    db.session.commit()
+    ev = db.session.get(AuditEvent, 2)
+    forged = link_hash(ev.prev_hash, record_body(2, ev.at, ev.actor, ev.action, ev.object_type,
+                                                 ev.object_id, ev.community_id, '{"n":99}'))
+    db.session.expunge_all()
+    _rewrite("UPDATE audit_event SET payload = :p, hash = :h WHERE seq = 2",
+             {"p": '{"n":99}', "h": forged})
+    report = audit.verify_chain()
+    assert not report.ok and report.broken_at == 3
+
+
+def test_cli_verify_and_head(runner, app):
+    with app.app_context():
+        audit.record("test.one", object_type="thing", object_id=1)
+        db.session.commit()
+        head = audit.head_hash()
+    result = runner.invoke(args=["audit", "verify"])
+    assert result.exit_code == 0 and "OK 1 events" in result.output
+    assert runner.invoke(args=["audit", "head"]).output.strip() == head
+
+
+def test_cli_verify_fails_on_tampering(runner, app):
+    with app.app_context():
+        audit.record("test.one", object_type="thing", object_id=1)
+        audit.record("test.two", object_type="thing", object_id=2)
+        db.session.commit()
+        _rewrite("UPDATE audit_event SET actor = 'u-forged' WHERE seq = 1", {})
+    result = runner.invoke(args=["audit", "verify"])
+    assert result.exit_code == 1 and "BROKEN at seq 1" in result.output
+
+
+def test_concurrent_appends_keep_one_unbroken_chain(app):
+    """20 threads appending at once: no duplicate seq, no fork, chain verifies."""
+    errors = []
+    barrier = threading.Barrier(20)
+
+    def worker(i):
+        try:
+            with app.app_context():
+                barrier.wait()
+                audit.record("test.race", object_type="thing", object_id=i)
+                db.session.commit()
+        except Exception as e:  # noqa: BLE001 - reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(20)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    with app.app_context():
+        report = audit.verify_chain()
+        assert report.ok and report.count == 20
