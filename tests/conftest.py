@@ -96,6 +96,9 @@ def app(db_url, tmp_path):
     os.environ["CIVIC_INSTANCE"] = str(tmp_path / "instance")
     app = create_app(_config(db_url, tmp_path))
     with app.app_context():
+        # The limiter is a process-wide singleton: forget any outage an earlier test
+        # simulated, and every hit counted so far.
+        limiter._storage_dead = False
         limiter.reset()
     yield app
     clock.freeze(None)
