@@ -45,7 +45,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     from civic.communities import bp as communities_bp
     from civic.roster import bp as roster_bp
     from civic.verification import bp as verification_bp
-    for bp in (accounts_bp, communities_bp, roster_bp, verification_bp):
+    from civic.issues import bp as issues_bp
+    from civic.notifications import bp as notifications_bp
+    for bp in (accounts_bp, communities_bp, roster_bp, verification_bp, issues_bp,
+               notifications_bp):
         app.register_blueprint(bp)
 
     from civic import cli

@@ -11,6 +11,7 @@ from civic.extensions import db
 admin_cli = AppGroup("admin", help="平台管理员账号。")
 audit_cli = AppGroup("audit", help="审计日志。")
 demo_cli = AppGroup("demo", help="演示数据。")
+jobs_cli = AppGroup("jobs", help="定时任务。")
 
 
 @admin_cli.command("create")
@@ -68,6 +69,15 @@ def demo_load(slug: str) -> None:
     click.echo(load(slug))
 
 
+@jobs_cli.command("run")
+def jobs_run() -> None:
+    """Time-based work: expire issues past their collecting window. Safe to run often."""
+    from civic.issues.operations import expire_due
+    expired = expire_due()
+    db.session.commit()
+    click.echo(f"expired issues: {expired}")
+
+
 def init_app(app: Flask) -> None:
-    for group in (admin_cli, audit_cli, demo_cli):
+    for group in (admin_cli, audit_cli, demo_cli, jobs_cli):
         app.cli.add_command(group)

@@ -52,3 +52,16 @@ def init_app(app: Flask) -> None:
 
 def is_postgres() -> bool:
     return db.session.get_bind().dialect.name == "postgresql"
+
+
+def for_update(stmt):
+    """Lock the selected rows until the transaction ends.
+
+    PostgreSQL: SELECT … FOR UPDATE. SQLite: a no-op, because every write transaction
+    already holds the database's write lock from BEGIN IMMEDIATE (see _sqlite_begin).
+    The rows are re-read even if already in the session (populate_existing).
+    """
+    stmt = stmt.execution_options(populate_existing=True)
+    if db.session.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update()
+    return stmt

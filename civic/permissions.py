@@ -119,3 +119,17 @@ def is_verified_resident(user, community) -> bool:
 def is_verified_owner(user, community) -> bool:
     m = residency(user, community)
     return m is not None and m.tenure is not None and m.tenure.value == "owner"
+
+
+def can_propose(user, community) -> bool:
+    return is_verified_resident(user, community)
+
+
+def can_cosign(user, community) -> bool:
+    """One co-sign per household: only verified residents speak for a household."""
+    return is_verified_resident(user, community)
+
+
+def can_comment(user, community) -> bool:
+    """Verified residents and staff of the community; observers read only."""
+    return bool(roles_in(user, community) - {Role.OBSERVER})

@@ -22,16 +22,18 @@ def role_label(role: Role) -> str:
     return gettext(ROLE_LABELS[Role(role)])
 
 
-def public_name(user, membership=None) -> str:
-    """How a person appears publicly: "5号楼居民" unless they chose to show their name."""
+def public_name(user, membership=None, unit=None) -> str:
+    """How a person appears publicly: "5号楼居民" unless they chose to show their name;
+    staff in their official capacity. Never a phone number or a roster name."""
     if user is None or user.deleted_at is not None:
         return gettext("已注销用户")
     if membership is not None and membership.role.is_staff:
         return f"{role_label(membership.role)}{membership.title or ''}"
     if user.show_name and user.display_name:
         return user.display_name
-    if membership is not None and membership.unit is not None:
-        return gettext("%(building)s居民", building=membership.unit.building.name)
+    unit = unit or (membership.unit if membership is not None else None)
+    if unit is not None:
+        return gettext("%(building)s居民", building=unit.building.name)
     return gettext("居民")
 
 
@@ -39,7 +41,14 @@ def area(value: Decimal | None) -> str:
     return "" if value is None else f"{value:.2f}"
 
 
+def unread_notifications() -> int:
+    from flask_login import current_user
+    from civic.notifications.operations import unread_count
+    return unread_count(current_user.id) if current_user.is_authenticated else 0
+
+
 def init_app(app: Flask) -> None:
+    app.jinja_env.globals["unread_notifications"] = unread_notifications
     app.jinja_env.globals.update(can=permissions, role_label=role_label, public_name=public_name,
                                   get_locale=get_locale)
     app.jinja_env.filters["datetime"] = lambda dt, fmt="yyyy-MM-dd HH:mm": (

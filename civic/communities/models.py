@@ -57,6 +57,19 @@ class Community(CreatedMixin, Base):
     #: the district / street office it belongs to, e.g. "浦东新区花木街道"
     district: Mapped[str] = mapped_column(String(80), default="")
 
+    # --- rules of procedure (moderators edit them in the community settings) -------------
+    #: how many co-signs an issue needs: households / share / owners (see ThresholdKind)
+    threshold_kind: Mapped[str] = mapped_column(String(20), default="households",
+                                                server_default="households")
+    threshold_households: Mapped[int] = mapped_column(default=20, server_default="20")
+    #: SHARE kind: numerator/denominator of the verified households, e.g. 1/5
+    threshold_share_num: Mapped[int] = mapped_column(default=1, server_default="1")
+    threshold_share_den: Mapped[int] = mapped_column(default=5, server_default="5")
+    #: days an issue collects co-signs before it expires
+    collect_days: Mapped[int] = mapped_column(default=30, server_default="30")
+    #: days the committee has to triage an issue that reached its threshold
+    triage_days: Mapped[int] = mapped_column(default=3, server_default="3")
+
     buildings: Mapped[list[Building]] = relationship(
         back_populates="community", order_by="Building.sort_key", cascade="all, delete-orphan")
 

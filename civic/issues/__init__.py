@@ -1,0 +1,6 @@
+"""Issues: propose, co-sign to a threshold, comment."""
+from flask import Blueprint
+
+bp = Blueprint("issues", __name__, url_prefix="/c/<slug>")
+
+from civic.issues import views  # noqa: E402,F401

@@ -1,0 +1,185 @@
+"""Issues (议题), household co-signs (联署), photos and comments."""
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import (CheckConstraint, Enum, ForeignKey, Index, Numeric, String, Text,
+                        UniqueConstraint)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from civic.accounts.models import User
+from civic.communities.models import Building, Membership, Unit
+from civic.models import Base, CreatedMixin
+
+
+def _enum(cls):
+    return Enum(cls, native_enum=False, length=24, values_callable=lambda e: [m.value for m in e],
+                validate_strings=True)
+
+
+class IssueState(str, enum.Enum):
+    DRAFT = "draft"
+    COLLECTING = "collecting"
+    AWAITING_TRIAGE = "awaiting_triage"
+    EXPIRED = "expired"
+    WITHDRAWN = "withdrawn"
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+    MERGED = "merged"
+    REFERRED = "referred"
+    IN_CONSULTATION = "in_consultation"
+    DECIDED = "decided"
+    IN_PROGRESS = "in_progress"
+    COMPLETED = "completed"
+
+    @property
+    def is_public(self) -> bool:
+        """Drafts are the author's own; everything from collecting on is public."""
+        return self is not IssueState.DRAFT
+
+
+class ThresholdKind(str, enum.Enum):
+    #: a fixed number of households
+    HOUSEHOLDS = "households"
+    #: a share of the verified households (e.g. 1/5, as for convening a 居民会议)
+    SHARE = "share"
+    #: 20% of owners by area AND by headcount (as for a temporary 业主大会)
+    OWNERS = "owners"
+
+
+class Issue(CreatedMixin, Base):
+    __tablename__ = "issue"
+    __table_args__ = (
+        UniqueConstraint("community_id", "number"),
+        UniqueConstraint("author_id", "idempotency_key"),
+        CheckConstraint("cosign_count >= 0", name="cosign_count_nonnegative"),
+        Index("ix_issue_community_state", "community_id", "state"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("community.id"), index=True)
+    #: per-community number shown as #N
+    number: Mapped[int]
+    title: Mapped[str] = mapped_column(String(80))
+    #: Markdown as written by the author
+    body: Mapped[str] = mapped_column(Text, default="")
+    #: sanitised HTML rendered from body at write time
+    body_html: Mapped[str] = mapped_column(Text, default="")
+    category: Mapped[str] = mapped_column(String(20))
+    #: the building concerned, or NULL for a common area described in place_text
+    building_id: Mapped[int | None] = mapped_column(ForeignKey("building.id"))
+    place_text: Mapped[str] = mapped_column(String(60), default="")
+    author_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    #: the author's household when proposing (for "N号楼居民")
+    author_unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"))
+    state: Mapped[IssueState] = mapped_column(_enum(IssueState), default=IssueState.DRAFT)
+    #: client-generated key of the creating form, so a double submit creates one issue
+    idempotency_key: Mapped[str | None] = mapped_column(String(40))
+
+    # --- threshold, frozen when collecting starts -----------------------------------
+    threshold_kind: Mapped[ThresholdKind | None] = mapped_column(_enum(ThresholdKind))
+    #: households needed (HOUSEHOLDS, SHARE)
+    need_households: Mapped[int | None]
+    #: OWNERS: total exclusive area and owner headcount of the community when frozen
+    base_area: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))
+    base_heads: Mapped[int | None]
+    collecting_at: Mapped[datetime | None]
+    expires_at: Mapped[datetime | None]
+    #: when the threshold was crossed; starts the triage clock
+    threshold_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+
+    # --- exact running tallies, updated under the issue's row lock --------------------
+    cosign_count: Mapped[int] = mapped_column(default=0)
+    #: OWNERS kind: exclusive area and distinct owners among co-signing owner households
+    cosign_area: Mapped[Decimal] = mapped_column(Numeric(14, 2), default=Decimal("0"))
+    cosign_heads: Mapped[int] = mapped_column(default=0)
+
+    author: Mapped[User] = relationship(foreign_keys=[author_id])
+    author_unit: Mapped[Unit | None] = relationship(foreign_keys=[author_unit_id])
+    building: Mapped[Building | None] = relationship()
+    photos: Mapped[list[IssuePhoto]] = relationship(order_by="IssuePhoto.position",
+                                                    cascade="all, delete-orphan")
+
+    def __repr__(self) -> str:
+        return f"<Issue {self.community_id}#{self.number} {self.state.value}>"
+
+
+class Cosign(CreatedMixin, Base):
+    """One household's co-sign of an issue: the unique constraint is the rule."""
+
+    __tablename__ = "cosign"
+    __table_args__ = (UniqueConstraint("issue_id", "unit_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    issue_id: Mapped[int] = mapped_column(ForeignKey("issue.id"), index=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    #: the signer was an owner of the unit (counts toward OWNERS thresholds)
+    by_owner: Mapped[bool] = mapped_column(default=False)
+    comment: Mapped[str] = mapped_column(String(140), default="")
+
+    user: Mapped[User] = relationship()
+    unit: Mapped[Unit] = relationship()
+
+    def __repr__(self) -> str:
+        return f"<Cosign issue={self.issue_id} unit={self.unit_id}>"
+
+
+class IssuePhoto(CreatedMixin, Base):
+    __tablename__ = "issue_photo"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    issue_id: Mapped[int] = mapped_column(ForeignKey("issue.id"), index=True)
+    #: server-chosen random file stem; files are <stem>.jpg and <stem>_t.jpg
+    stem: Mapped[str] = mapped_column(String(40), unique=True)
+    width: Mapped[int]
+    height: Mapped[int]
+    position: Mapped[int] = mapped_column(default=0)
+
+    def __repr__(self) -> str:
+        return f"<IssuePhoto {self.stem}>"
+
+
+class Comment(CreatedMixin, Base):
+    """A comment on an issue; replies go one level deep."""
+
+    __tablename__ = "comment"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    issue_id: Mapped[int] = mapped_column(ForeignKey("issue.id"), index=True)
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("comment.id"), index=True)
+    author_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    #: the membership the author spoke through: a household, or a staff body
+    membership_id: Mapped[int] = mapped_column(ForeignKey("membership.id"))
+    body: Mapped[str] = mapped_column(Text)
+    body_html: Mapped[str] = mapped_column(Text)
+    idempotency_key: Mapped[str | None] = mapped_column(String(40))
+
+    author: Mapped[User] = relationship()
+    membership: Mapped[Membership] = relationship()
+
+    def __repr__(self) -> str:
+        return f"<Comment {self.id} on {self.issue_id}>"
+
+
+class Category(Base):
+    """A community's issue categories (editable; defaults from DESIGN.md)."""
+
+    __tablename__ = "category"
+    __table_args__ = (UniqueConstraint("community_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("community.id"), index=True)
+    name: Mapped[str] = mapped_column(String(20))
+    position: Mapped[int] = mapped_column(default=0)
+    active: Mapped[bool] = mapped_column(default=True)
+
+    def __repr__(self) -> str:
+        return f"<Category {self.name}>"
+
+
+DEFAULT_CATEGORIES = ["环境卫生", "停车", "绿化", "安全", "设施维修", "噪音", "宠物", "加装电梯",
+                      "物业服务", "其他"]

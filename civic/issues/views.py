@@ -1,0 +1,333 @@
+"""Issue pages: thin views over issues.operations and issues.queries."""
+from __future__ import annotations
+
+import uuid
+
+from flask import abort, flash, make_response, request, send_file, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from civic import permissions as can
+from civic.communities.loaders import check, community_or_404
+from civic.communities.models import Building, Community, Unit
+from civic.domain import DomainError, Invalid
+from civic.extensions import db, limiter
+from civic.htmx import render, see_other
+from civic.issues import bp, queries
+from civic.issues import operations as ops
+from civic.issues.forms import CommentForm, CosignForm, IssueForm, RulesForm
+from civic.issues.models import Issue, IssuePhoto, IssueState
+from civic.uploads import path_of
+
+
+def _user_key() -> str:
+    return f"user:{current_user.id}" if current_user.is_authenticated else request.remote_addr
+
+
+def issue_or_404(community: Community, number: int) -> Issue:
+    """The issue #number of this community, if the current user may see it."""
+    issue = db.session.execute(select(Issue).where(
+        Issue.community_id == community.id, Issue.number == number).options(
+        selectinload(Issue.photos), selectinload(Issue.author),
+        selectinload(Issue.author_unit).selectinload(Unit.building),
+        selectinload(Issue.building))).scalar_one_or_none()
+    if issue is None:
+        abort(404)
+    if not issue.state.is_public and getattr(current_user, "id", None) != issue.author_id:
+        abort(404)
+    return issue
+
+
+def _issue_form(community: Community, form: IssueForm) -> IssueForm:
+    form.category.choices = [(c, c) for c in ops.categories(community)]
+    buildings = db.session.scalars(select(Building).where(
+        Building.community_id == community.id).order_by(Building.sort_key, Building.name))
+    form.building_id.choices = [("", _("公共区域 / 不限楼栋"))] + [(str(b.id), b.name) for b in buildings]
+    return form
+
+
+def _photos_from(form: IssueForm) -> list[bytes]:
+    return [f.read() for f in (form.photos.data or []) if f and getattr(f, "filename", "")]
+
+
+def _building(form: IssueForm) -> int | None:
+    return int(form.building_id.data) if (form.building_id.data or "").isdigit() else None
+
+
+@bp.route("/issues/")
+def index(slug: str):
+    community = community_or_404(slug)
+    f = queries.IssueFilters.from_args(request.args)
+    membership = can.residency(current_user, community)
+    rows, total = queries.page_of_issues(community.id, f, getattr(current_user, "id", None),
+                                         membership.unit_id if membership else None)
+    buildings = db.session.execute(select(Building.id, Building.name).where(
+        Building.community_id == community.id).order_by(Building.sort_key, Building.name)).all()
+    return render("issues/index.html", "issues/_list.html", community=community, rows=rows,
+                  total=total, f=f, pages=max(1, -(-total // queries.PER_PAGE)),
+                  categories=ops.categories(community), buildings=buildings,
+                  membership=membership, effective_state=ops.effective_state,
+                  progress=ops.progress)
+
+
+@bp.route("/issues/new", methods=["GET", "POST"])
+@login_required
+@limiter.limit("20 per hour", methods=["POST"], key_func=_user_key)
+def new(slug: str):
+    community = community_or_404(slug)
+    check(can.is_verified_resident, community)
+    form = _issue_form(community, IssueForm())
+    if request.method == "GET":
+        form.idempotency_key.data = uuid.uuid4().hex
+    if form.validate_on_submit():
+        try:
+            issue = ops.create_issue(
+                current_user, community, title=form.title.data, body=form.body.data or "",
+                category=form.category.data, building_id=_building(form),
+                place_text=form.place_text.data or "", photos=_photos_from(form),
+                idempotency_key=(form.idempotency_key.data or None))
+            if request.form.get("action") == "publish" and issue.state is IssueState.DRAFT:
+                ops.submit(current_user, issue)
+        except Invalid as e:
+            getattr(form, e.field).errors.append(e.message)
+            db.session.rollback()
+        else:
+            db.session.commit()
+            flash(_("议题已发布，开始征集联署。") if issue.state is IssueState.COLLECTING
+                  else _("草稿已保存，只有你自己能看到。"), "success")
+            return see_other(url_for("issues.show", slug=slug, number=issue.number))
+    return render("issues/form.html", community=community, form=form, issue=None,
+                  status=400 if form.is_submitted() else 200)
+
+
+@bp.route("/issues/<int:number>/")
+def show(slug: str, number: int):
+    community = community_or_404(slug)
+    issue = issue_or_404(community, number)
+    membership = can.residency(current_user, community)
+    page = request.args.get("cpage", "1")
+    page = int(page) if page.isdigit() and 0 < int(page) < 10_000 else 1
+    comments, comment_total = queries.comment_page(issue.id, page)
+    return render("issues/show.html", community=community, issue=issue,
+                  **_panel_context(community, issue, membership),
+                  cosigns=queries.recent_cosigns(issue.id), comments=comments,
+                  comment_total=comment_total, cpage=page,
+                  cpages=max(1, -(-comment_total // queries.COMMENTS_PER_PAGE)),
+                  comment_form=CommentForm(formdata=None, idempotency_key=uuid.uuid4().hex),
+                  can_comment=can.can_comment(current_user, community)
+                  and issue.state is not IssueState.DRAFT,
+                  can_edit=ops.can_edit(current_user, issue))
+
+
+def _panel_context(community: Community, issue: Issue, membership) -> dict:
+    return {"state": ops.effective_state(issue), "progress": ops.progress(issue),
+            "days_left": ops.days_left(issue), "membership": membership,
+            "signature": ops.household_signature(issue, membership),
+            "cosign_form": CosignForm(formdata=None), "signable": ops.SIGNABLE}
+
+
+def _panel(community: Community, issue: Issue, status: int = 200, error: str | None = None):
+    """The co-sign panel: alone (with the counter out-of-band) for htmx, else the page."""
+    db.session.refresh(issue)
+    if request.htmx:
+        membership = can.residency(current_user, community)
+        resp = render("issues/_cosign_response.html", community=community, issue=issue,
+                      error=error, **_panel_context(community, issue, membership))
+        resp.status_code = status
+        return resp
+    if error:
+        flash(error, "error")
+    return see_other(url_for("issues.show", slug=community.slug, number=issue.number)
+                     + "#cosign-panel")
+
+
+@bp.route("/issues/<int:number>/cosign", methods=["POST"])
+@login_required
+@limiter.limit("60 per minute", key_func=_user_key)
+def cosign(slug: str, number: int):
+    community = community_or_404(slug)
+    issue = issue_or_404(community, number)
+    form = CosignForm()
+    if not form.validate():
+        return _panel(community, issue, 400, _("附言不能超过 140 字。"))
+    try:
+        ops.cosign(current_user, issue.id, form.comment.data or "")
+    except ops.AlreadySigned as e:
+        db.session.rollback()
+        return _panel(community, issue, 200, e.message)   # a double tap: nothing to fix
+    except DomainError as e:
+        db.session.rollback()
+        return _panel(community, issue, e.status, e.message)
+    db.session.commit()
+    if not request.htmx:
+        flash(_("联署成功，谢谢你的支持。"), "success")
+    return _panel(community, issue)
+
+
+@bp.route("/issues/<int:number>/cosign/withdraw", methods=["POST"])
+@login_required
+def withdraw_cosign(slug: str, number: int):
+    community = community_or_404(slug)
+    issue = issue_or_404(community, number)
+    try:
+        ops.withdraw_cosign(current_user, issue.id)
+    except DomainError as e:
+        db.session.rollback()
+        return _panel(community, issue, e.status, e.message)
+    db.session.commit()
+    if not request.htmx:
+        flash(_("已撤回你家的联署。"), "info")
+    return _panel(community, issue)
+
+
+@bp.route("/issues/<int:number>/edit", methods=["GET", "POST"])
+@login_required
+def edit(slug: str, number: int):
+    community = community_or_404(slug)
+    issue = issue_or_404(community, number)
+    if not ops.can_edit(current_user, issue):
+        abort(403)
+    form = _issue_form(community, IssueForm(obj=issue) if request.method == "GET" else IssueForm())
+    if request.method == "GET":
+        form.building_id.data = str(issue.building_id or "")
+    if form.validate_on_submit():
+        remove = [int(x) for x in request.form.getlist("remove_photo") if x.isdigit()]
+        try:
+            ops.edit_issue(current_user, issue, title=form.title.data, body=form.body.data or "",
+                           category=form.category.data, building_id=_building(form),
+                           place_text=form.place_text.data or "", photos=_photos_from(form),
+                           remove_photo_ids=remove)
+        except Invalid as e:
+            db.session.rollback()
+            getattr(form, e.field).errors.append(e.message)
+        except DomainError as e:
+            db.session.rollback()
+            flash(e.message, "error")
+            return see_other(url_for("issues.show", slug=slug, number=number))
+        else:
+            db.session.commit()
+            flash(_("已保存修改。"), "success")
+            return see_other(url_for("issues.show", slug=slug, number=number))
+    return render("issues/form.html", community=community, form=form, issue=issue,
+                  status=400 if form.is_submitted() else 200)
+
+
+@bp.route("/issues/<int:number>/submit", methods=["POST"])
+@login_required
+def submit(slug: str, number: int):
+    community = community_or_404(slug)
+    issue = issue_or_404(community, number)
+    if issue.author_id != current_user.id:
+        abort(403)
+    try:
+        ops.submit(current_user, issue)
+    except DomainError as e:
+        db.session.rollback()
+        flash(e.message, "error")
+    else:
+        db.session.commit()
+        flash(_("议题已发布，开始征集联署。"), "success")
+    return see_other(url_for("issues.show", slug=slug, number=number))
+
+
+@bp.route("/issues/<int:number>/withdraw", methods=["POST"])
+@login_required
+def withdraw(slug: str, number: int):
+    community = community_or_404(slug)
+    issue = issue_or_404(community, number)
+    try:
+        ops.withdraw(current_user, issue)
+    except DomainError as e:
+        db.session.rollback()
+        if e.status == 403:
+            abort(403)
+        flash(e.message, "error")
+    else:
+        db.session.commit()
+        flash(_("议题已撤回。"), "info")
+    return see_other(url_for("issues.show", slug=slug, number=number))
+
+
+@bp.route("/issues/<int:number>/comments", methods=["POST"])
+@login_required
+@limiter.limit("30 per hour", key_func=_user_key)
+def comment(slug: str, number: int):
+    community = community_or_404(slug)
+    issue = issue_or_404(community, number)
+    form = CommentForm()
+    target = url_for("issues.show", slug=slug, number=number) + "#comments"
+    if form.validate():
+        parent = form.parent_id.data
+        try:
+            ops.add_comment(current_user, issue, form.body.data,
+                            parent_id=int(parent) if (parent or "").isdigit() else None,
+                            idempotency_key=form.idempotency_key.data or None)
+        except DomainError as e:
+            db.session.rollback()
+            if e.status == 403:
+                abort(403)
+            flash(e.message, "error")
+        else:
+            db.session.commit()
+            flash(_("意见已发表。"), "success")
+    else:
+        flash(form.body.errors[0] if form.body.errors else _("提交的内容无法处理。"), "error")
+    return see_other(target)
+
+
+@bp.route("/photos/<stem>.jpg")
+@bp.route("/photos/<stem>_t.jpg", endpoint="thumb", defaults={"thumb": True})
+def photo(slug: str, stem: str, thumb: bool = False):
+    community = community_or_404(slug)
+    if not stem.isalnum() or len(stem) != 32:
+        abort(404)
+    row = db.session.execute(select(IssuePhoto, Issue).join(Issue, Issue.id == IssuePhoto.issue_id)
+                             .where(IssuePhoto.stem == stem)).first()
+    if row is None or row[1].community_id != community.id:
+        abort(404)
+    issue = row[1]
+    public = issue.state.is_public
+    if not public and getattr(current_user, "id", None) != issue.author_id:
+        abort(404)
+    path = path_of("issues", f"{stem}_t.jpg" if thumb else f"{stem}.jpg")
+    if not path.exists():
+        abort(404)
+    resp = make_response(send_file(path, mimetype="image/jpeg", max_age=86400 if public else 0))
+    resp.headers["Cache-Control"] = "public, max-age=86400, immutable" if public else "private, no-store"
+    resp.headers["X-Content-Type-Options"] = "nosniff"
+    return resp
+
+
+@bp.route("/manage/rules", methods=["GET", "POST"])
+@login_required
+def rules(slug: str):
+    community = community_or_404(slug)
+    check(can.can_manage, community)
+    if request.method == "GET":
+        form = RulesForm(formdata=None, threshold_kind=community.threshold_kind,
+                         households=community.threshold_households,
+                         share_num=community.threshold_share_num,
+                         share_den=community.threshold_share_den,
+                         collect_days=community.collect_days, triage_days=community.triage_days,
+                         categories="\n".join(ops.categories(community)))
+    else:
+        form = RulesForm()
+    if form.validate_on_submit():
+        try:
+            ops.update_rules(current_user, community, threshold_kind=form.threshold_kind.data,
+                             households=form.households.data or community.threshold_households,
+                             share_num=form.share_num.data or 1, share_den=form.share_den.data or 5,
+                             collect_days=form.collect_days.data,
+                             triage_days=form.triage_days.data,
+                             category_names=(form.categories.data or "").splitlines())
+        except Invalid as e:
+            db.session.rollback()
+            getattr(form, e.field).errors.append(e.message)
+        else:
+            db.session.commit()
+            flash(_("议事规则已保存。正在征集的议题仍按发布时的门槛计算。"), "success")
+            return see_other(url_for("issues.rules", slug=slug))
+    return render("issues/rules.html", community=community, form=form,
+                  status=400 if form.is_submitted() else 200)

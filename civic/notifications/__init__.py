@@ -1,0 +1,6 @@
+"""In-app notification centre."""
+from flask import Blueprint
+
+bp = Blueprint("notifications", __name__, url_prefix="/notifications")
+
+from civic.notifications import views  # noqa: E402,F401
