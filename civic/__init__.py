@@ -41,15 +41,11 @@ def create_app(test_config: dict | None = None) -> Flask:
     from civic import templating
     templating.init_app(app)
 
-    from civic.accounts import bp as accounts_bp
-    from civic.communities import bp as communities_bp
-    from civic.roster import bp as roster_bp
-    from civic.verification import bp as verification_bp
-    from civic.issues import bp as issues_bp
-    from civic.notifications import bp as notifications_bp
-    for bp in (accounts_bp, communities_bp, roster_bp, verification_bp, issues_bp,
-               notifications_bp):
-        app.register_blueprint(bp)
+    import importlib
+    for area in ("accounts", "communities", "roster", "verification", "issues",
+                 "notifications"):
+        importlib.import_module(f"civic.{area}.views")  # attaches the routes to the area's bp
+        app.register_blueprint(importlib.import_module(f"civic.{area}").bp)
 
     from civic import cli
     cli.init_app(app)

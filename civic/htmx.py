@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import make_response, redirect, render_template, request
 
 
-def render(page: str, fragment: str | None = None, status: int = 200, **context):
+def render(page: str, fragment: str | None = None, /, status: int = 200, **context):
     """The fragment alone for htmx requests (when given), else the full page."""
     template = fragment if (fragment and request.htmx and not request.htmx.boosted) else page
     resp = make_response(render_template(template, **context), status)

@@ -55,8 +55,9 @@ def process_image(data: bytes) -> Processed:
             thumb.thumbnail((THUMB_SIZE, THUMB_SIZE))
     except Invalid:
         raise
-    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError,
-            SyntaxError):
+    except Image.DecompressionBombError:
+        raise Invalid(_("照片尺寸过大（像素太多）。"), field="photos") from None
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
         raise Invalid(_("只能上传 JPEG、PNG 或 WEBP 格式的照片。"), field="photos") from None
     out_d, out_t = io.BytesIO(), io.BytesIO()
     display.save(out_d, "JPEG", quality=82, optimize=True)  # no exif= argument: none written

@@ -2,5 +2,3 @@
 from flask import Blueprint
 
 bp = Blueprint("communities", __name__)
-
-from civic.communities import views  # noqa: E402,F401

@@ -2,5 +2,3 @@
 from flask import Blueprint
 
 bp = Blueprint("issues", __name__, url_prefix="/c/<slug>")
-
-from civic.issues import views  # noqa: E402,F401

@@ -2,5 +2,3 @@
 from flask import Blueprint
 
 bp = Blueprint("roster", __name__, url_prefix="/c/<slug>/manage/roster")
-
-from civic.roster import views  # noqa: E402,F401

@@ -2,5 +2,3 @@
 from flask import Blueprint
 
 bp = Blueprint("verification", __name__)
-
-from civic.verification import views  # noqa: E402,F401
