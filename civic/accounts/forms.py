@@ -1,7 +1,7 @@
 """Account forms. Labels are Chinese msgids, translated lazily."""
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, PasswordField, RadioField, StringField
+from wtforms import BooleanField, PasswordField, RadioField, SelectChoice, StringField
 from wtforms.validators import DataRequired, EqualTo, Length
 
 from civic.i18n import LOCALES
@@ -33,7 +33,7 @@ class LoginForm(FlaskForm):
 class ProfileForm(FlaskForm):
     display_name = StringField(_l("称呼"), validators=[Length(max=40)])
     show_name = BooleanField(_l("在公开页面显示我的称呼（否则显示为“某号楼居民”）"))
-    locale = RadioField(_l("界面语言"), choices=list(LOCALES.items()), default="zh_CN")
+    locale = RadioField(_l("界面语言"), choices=[SelectChoice(k, v) for k, v in LOCALES.items()], default="zh_CN")
 
 
 class PasswordForm(FlaskForm):

@@ -5,6 +5,7 @@ from flask import flash, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
+from wtforms import SelectChoice
 from sqlalchemy.orm import selectinload
 
 from civic import permissions as can
@@ -60,7 +61,7 @@ def admin_communities():
 
 def _grantable(community: Community) -> list[tuple[str, str]]:
     from civic.templating import role_label
-    return [(r.value, role_label(r)) for r in (Role.MODERATOR, Role.ASSOCIATION, Role.PROPERTY,
+    return [SelectChoice(r.value, role_label(r)) for r in (Role.MODERATOR, Role.ASSOCIATION, Role.PROPERTY,
                                                 Role.OBSERVER)
             if can.can_grant_role(current_user, community, r)]
 

@@ -1,7 +1,8 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import MultipleFileField
-from wtforms import HiddenField, IntegerField, RadioField, SelectField, StringField, TextAreaField
+from wtforms import (HiddenField, IntegerField, RadioField, SelectChoice, SelectField,
+                     StringField, TextAreaField)
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from civic.accounts.forms import REQUIRED
@@ -34,9 +35,9 @@ class CommentForm(FlaskForm):
 
 class RulesForm(FlaskForm):
     threshold_kind = RadioField(_l("联署门槛"), choices=[
-        ("households", _l("固定户数")),
-        ("share", _l("已认证户数的一定比例（如 1/5，召开居民会议的比例）")),
-        ("owners", _l("专有面积和业主人数均达 20%（提议召开临时业主大会的比例）")),
+        SelectChoice("households", _l("固定户数")),
+        SelectChoice("share", _l("已认证户数的一定比例（如 1/5，召开居民会议的比例）")),
+        SelectChoice("owners", _l("专有面积和业主人数均达 20%（提议召开临时业主大会的比例）")),
     ])
     households = IntegerField(_l("户数"), validators=[Optional(), NumberRange(1, 100000)])
     share_num = IntegerField(_l("比例分子"), validators=[Optional(), NumberRange(1, 100)])

@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
+from wtforms import SelectChoice
 
 from civic import permissions as can
 from civic.communities.loaders import check, community_or_404
@@ -41,10 +42,11 @@ def issue_or_404(community: Community, number: int) -> Issue:
 
 
 def _issue_form(community: Community, form: IssueForm) -> IssueForm:
-    form.category.choices = [(c, c) for c in ops.categories(community)]
+    form.category.choices = [SelectChoice(c) for c in ops.categories(community)]
     buildings = db.session.scalars(select(Building).where(
         Building.community_id == community.id).order_by(Building.sort_key, Building.name))
-    form.building_id.choices = [("", _("公共区域 / 不限楼栋"))] + [(str(b.id), b.name) for b in buildings]
+    form.building_id.choices = [SelectChoice("", _("公共区域 / 不限楼栋"))] + [
+        SelectChoice(str(b.id), b.name) for b in buildings]
     return form
 
 
