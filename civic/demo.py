@@ -33,10 +33,16 @@ _GIVEN = ["伟", "芳", "娜", "敏", "静", "丽", "强", "磊", "军", "洋", 
 _AREAS = ["58.36", "72.15", "89.52", "89.52", "96.80", "110.24", "120.36", "143.80"]
 
 
+_demo_hash: list[str] = []
+
+
 def _user(phone: str, name: str) -> User:
+    """A demo account; all share one (demo-only) password, hashed once."""
+    if not _demo_hash:
+        _demo_hash.append(hash_password(DEMO_PASSWORD))
     user = db.session.execute(select(User).where(User.phone == phone)).scalar_one_or_none()
     if user is None:
-        user = User(phone=phone, password_hash=hash_password(DEMO_PASSWORD), display_name=name)
+        user = User(phone=phone, password_hash=_demo_hash[0], display_name=name)
         db.session.add(user)
         db.session.flush()
     return user
@@ -94,6 +100,61 @@ def load(slug: str = "huayuan") -> str:
                                         via="demo")
         else:
             community_ops.grant_staff_role(admin, community, user, role, title=extra)
+    _demo_issues(community, units, users)
     db.session.commit()
     return (f"已创建演示小区“花园小区”（/c/{slug}/）：3 栋楼，{len(units)} 户。"
             f"演示账号密码均为 {DEMO_PASSWORD}（仅供演示）。")
+
+
+DEMO_ISSUES = [
+    # title, category, building index or None, place, body, target state, co-signing households
+    ("3号楼北侧路灯坏了一个月", "安全", 2, "北侧人行道",
+     "晚上很黑，老人孩子出行不安全。已经向物业报修两次，还没有修好。", "collecting", 8),
+    ("地下车库B区积水严重", "设施维修", None, "地下车库B区",
+     "每次下雨B区就积水，车轮都泡在水里，希望查清排水问题。", "awaiting_triage", 21),
+    ("1号楼加装电梯征求意见", "加装电梯", 0, "1号楼",
+     "1号楼有不少老人住在高层，上下楼很困难，提议加装电梯。费用和分摊方式请大家一起商量。",
+     "collecting", 12),
+    ("小区南门快递堆放占道", "环境卫生", None, "南门",
+     "快递包裹堆在门口人行道上，推婴儿车和轮椅都过不去。", "expired", 4),
+    ("希望增设电动自行车充电桩", "停车", None, "2号楼东侧",
+     "楼道里充电太危险，建议在2号楼东侧空地增设集中充电桩。", "draft", 0),
+]
+
+
+def _demo_issues(community, units, users) -> None:
+    """Issues in several states, co-signed by demo households, through the real operations."""
+    from datetime import timedelta
+
+    from civic import clock
+    from civic.issues import operations as issue_ops
+    from civic.issues.models import IssueState
+
+    community.threshold_households = 20
+    author = users["13800000005"]
+    neighbours = []
+    for i in range(30):
+        unit = units[60 + i]
+        user = _user(f"1380000{1000 + i}", "")
+        community_ops.bind_resident(user, unit, Tenure.OWNER, actor=users["13800000001"],
+                                    via="demo")
+        neighbours.append(user)
+    db.session.flush()
+    buildings = community.buildings
+    for title, category, b, place, body, state, signers in DEMO_ISSUES:
+        issue = issue_ops.create_issue(author, community, title=title, body=body,
+                                       category=category,
+                                       building_id=buildings[b].id if b is not None else None,
+                                       place_text=place, photos=[])
+        if state == "draft":
+            continue
+        issue_ops.submit(author, issue)
+        for user in neighbours[:signers]:
+            issue_ops.cosign(user, issue.id, "")
+        if state == "expired":
+            issue.expires_at = clock.now() - timedelta(days=1)
+            db.session.flush()
+            issue_ops.expire_due()
+        db.session.refresh(issue)
+        assert issue.state is IssueState(state), (title, issue.state)
+    db.session.flush()

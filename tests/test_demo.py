@@ -6,6 +6,7 @@ from civic.audit.operations import verify_chain
 from civic.communities.models import Community, Membership, Owner, Role, Unit
 from civic.demo import DEMO_PASSWORD, DEMO_USERS
 from civic.extensions import db
+from civic.issues.models import Issue
 
 
 def test_demo_load_is_complete_and_idempotent(runner, app):
@@ -25,3 +26,5 @@ def test_demo_load_is_complete_and_idempotent(runner, app):
         for phone, *_ in DEMO_USERS:
             assert authenticate(phone, DEMO_PASSWORD) is not None
         assert verify_chain().ok
+        states = {i.state.value for i in db.session.query(Issue).filter_by(community_id=c.id)}
+        assert states == {"draft", "collecting", "awaiting_triage", "expired"}
