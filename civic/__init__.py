@@ -12,6 +12,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     app = Flask(__name__, instance_path=os.environ.get("CIVIC_INSTANCE") or str(root / "instance"),
                 template_folder=str(root / "templates"), static_folder=str(root / "static"))
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    from civic.urls import DatabaseId
+    app.url_map.converters["int"] = DatabaseId
 
     from civic import config
     app.config.from_mapping(config.load(app.instance_path))

@@ -79,5 +79,6 @@ def jobs_run() -> None:
 
 
 def init_app(app: Flask) -> None:
-    for group in (admin_cli, audit_cli, demo_cli, jobs_cli):
+    from civic.roster.cli import roster_cli
+    for group in (admin_cli, audit_cli, demo_cli, jobs_cli, roster_cli):
         app.cli.add_command(group)

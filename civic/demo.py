@@ -12,6 +12,7 @@ from civic.audit import operations as audit
 from civic.communities import operations as community_ops
 from civic.communities.models import Building, Community, Owner, Role, Tenure, Unit
 from civic.extensions import db
+from civic.roster.parse import natural_key
 
 DEMO_PASSWORD = "civic-demo-2026"
 
@@ -64,7 +65,8 @@ def load(slug: str = "huayuan") -> str:
     owners: list[Owner] = []
     units: list[Unit] = []
     for b in (1, 2, 3):
-        building = Building(community_id=community.id, name=f"{b}号楼", sort_key=f"{b:06d}")
+        building = Building(community_id=community.id, name=f"{b}号楼",
+                            sort_key=natural_key(f"{b}号楼"))
         db.session.add(building)
         db.session.flush()
         for floor in range(1, 11):
@@ -82,7 +84,7 @@ def load(slug: str = "huayuan") -> str:
                     owners.append(owner)
                 db.session.flush()
                 unit = Unit(community_id=community.id, building_id=building.id, number=number,
-                            sort_key=f"{floor:04d}{door:04d}", area=Decimal(rng.choice(_AREAS)),
+                            sort_key=natural_key(number), area=Decimal(rng.choice(_AREAS)),
                             owner_id=owner.id)
                 db.session.add(unit)
                 units.append(unit)

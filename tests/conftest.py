@@ -16,6 +16,7 @@ from werkzeug.security import generate_password_hash
 
 from civic import clock, create_app
 from civic.extensions import db, limiter
+from civic.roster.parse import natural_key
 
 PG_SERVER = os.environ.get("CIVIC_TEST_DATABASE_URL")  # e.g. postgresql://postgres@127.0.0.1:5432/postgres
 PASSWORD = "Lantern-Bridge-42"
@@ -175,7 +176,7 @@ class Builders:
     def building(self, community, name: str | None = None):
         from civic.communities.models import Building
         name = name or f"{next(_seq)}号楼"
-        return self._save(Building(community_id=community.id, name=name, sort_key=name))
+        return self._save(Building(community_id=community.id, name=name, sort_key=natural_key(name)))
 
     def owner(self, community, name: str = "张三", ref: str | None = None, is_developer=False):
         from civic.communities.models import Owner
@@ -186,8 +187,9 @@ class Builders:
              owner=None):
         from civic.communities.models import Unit
         building = building or self.building(community)
+        number = number or str(100 + next(_seq))
         return self._save(Unit(community_id=community.id, building_id=building.id,
-                               number=number or str(100 + next(_seq)), sort_key="",
+                               number=number, sort_key=natural_key(number),
                                area=Decimal(str(area)), owner_id=owner.id if owner else None))
 
     def resident(self, community, unit=None, tenure: str = "owner", user=None, status="active"):

@@ -73,3 +73,10 @@ def test_pages_in_english(client, path):
     html = client.get(path).get_data(as_text=True)
     assert 'lang="en"' in html
     assert "社区议事厅" not in html.split("<main")[1].split("</main>")[0]
+
+
+@pytest.mark.parametrize("path", ["/c/x/issues/99999999999/", "/c/x/issues/0/",
+                                  "/c/x/issues/-1/", "/c/x/manage/roster/units/99999999999/edit"])
+def test_out_of_range_ids_are_404(client, make, path):
+    c = make.community(slug="x")
+    assert client.get(path).status_code == 404

@@ -5,7 +5,8 @@ import enum
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import CheckConstraint, Enum, ForeignKey, Numeric, String, UniqueConstraint
+from sqlalchemy import (CheckConstraint, Enum, ForeignKey, Index, Numeric, String, UniqueConstraint,
+                        text)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from civic.accounts.models import User
@@ -208,6 +209,11 @@ class Claim(CreatedMixin, Base):
     """A resident's request to be verified to a unit, decided by a moderator."""
 
     __tablename__ = "claim"
+    __table_args__ = (
+        # one pending claim per user and community, enforced by the database
+        Index("uq_claim_pending", "user_id", "community_id", unique=True,
+              postgresql_where=text("status = 'pending'"), sqlite_where=text("status = 'pending'")),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     community_id: Mapped[int] = mapped_column(ForeignKey("community.id"), index=True)

@@ -131,6 +131,9 @@ def upgrade():
     with op.batch_alter_table('claim', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_claim_community_id'), ['community_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_claim_user_id'), ['user_id'], unique=False)
+        batch_op.create_index('uq_claim_pending', ['user_id', 'community_id'], unique=True,
+                              postgresql_where=sa.text("status = 'pending'"),
+                              sqlite_where=sa.text("status = 'pending'"))
 
     op.create_table('invitation_code',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -198,6 +201,7 @@ def downgrade():
 
     op.drop_table('invitation_code')
     with op.batch_alter_table('claim', schema=None) as batch_op:
+        batch_op.drop_index('uq_claim_pending')
         batch_op.drop_index(batch_op.f('ix_claim_user_id'))
         batch_op.drop_index(batch_op.f('ix_claim_community_id'))
 
