@@ -103,9 +103,18 @@ def page_of_issues(community_id: int, f: IssueFilters, user_id: int | None,
     return [(r[0], r[1]) for r in rows], total
 
 
-def recent_cosigns(issue_id: int, limit: int = 20) -> list[Cosign]:
+def cosigns_by_building(issue_id: int) -> list[tuple[str, int]]:
+    """How many households of each building co-signed: public, and no one is named."""
+    return [(name, n) for name, n in db.session.execute(
+        select(Building.name, func.count(Cosign.id)).join(Unit, Unit.id == Cosign.unit_id)
+        .join(Building, Building.id == Unit.building_id).where(Cosign.issue_id == issue_id)
+        .group_by(Building.name, Building.sort_key).order_by(Building.sort_key))]
+
+
+def recent_cosigns(issue_id: int, limit: int = 10) -> list[Cosign]:
+    """The latest co-signs that carry a few words from the household."""
     return list(db.session.scalars(
-        select(Cosign).where(Cosign.issue_id == issue_id)
+        select(Cosign).where(Cosign.issue_id == issue_id, Cosign.comment != "")
         .options(selectinload(Cosign.user), selectinload(Cosign.unit).selectinload(Unit.building))
         .order_by(Cosign.id.desc()).limit(limit)))
 

@@ -114,7 +114,8 @@ def show(slug: str, number: int):
     comments, comment_total = queries.comment_page(issue.id, page)
     return render("issues/show.html", community=community, issue=issue,
                   **_panel_context(community, issue, membership),
-                  cosigns=queries.recent_cosigns(issue.id), comments=comments,
+                  cosigns=queries.recent_cosigns(issue.id),
+                  by_building=queries.cosigns_by_building(issue.id), comments=comments,
                   comment_total=comment_total, cpage=page,
                   cpages=max(1, -(-comment_total // queries.COMMENTS_PER_PAGE)),
                   comment_form=CommentForm(formdata=None, idempotency_key=uuid.uuid4().hex),
