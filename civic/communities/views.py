@@ -34,8 +34,19 @@ def home(slug: str):
                 Membership.community_id == community.id, Membership.role == Role.RESIDENT,
                 Membership.status == "active")),
     }
-    return render("communities/home.html", community=community, stats=stats,
-                  residency=can.residency(current_user, community),
+    from civic.issues import queries as issue_queries
+    from civic.issues.operations import effective_state, progress
+    latest, _total = issue_queries.page_of_issues(
+        community.id, issue_queries.IssueFilters(), None, None, per_page=5)
+    residency = can.residency(current_user, community)
+    claim = None
+    if current_user.is_authenticated and residency is None:
+        from civic.verification.operations import latest_claim
+        claim = latest_claim(current_user, community)
+    return render("communities/home.html", community=community, stats=stats, latest=latest,
+                  claim=claim,
+                  effective_state=effective_state, progress=progress,
+                  residency=residency,
                   roles=can.roles_in(current_user, community))
 
 

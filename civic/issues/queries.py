@@ -93,13 +93,14 @@ def list_query(community_id: int, f: IssueFilters, user_id: int | None,
 
 
 def page_of_issues(community_id: int, f: IssueFilters, user_id: int | None,
-                   unit_id: int | None) -> tuple[list[tuple[Issue, str | None]], int]:
+                   unit_id: int | None, per_page: int = PER_PAGE
+                   ) -> tuple[list[tuple[Issue, str | None]], int]:
     """(rows of (issue, building name), total) in two queries."""
     base = list_query(community_id, f, user_id, unit_id)
     total = db.session.scalar(select(func.count()).select_from(base.subquery())) or 0
     rows = db.session.execute(
         base.add_columns(Building.name).outerjoin(Building, Building.id == Issue.building_id)
-        .order_by(*SORTS[f.sort]).limit(PER_PAGE).offset((f.page - 1) * PER_PAGE)).all()
+        .order_by(*SORTS[f.sort]).limit(per_page).offset((f.page - 1) * per_page)).all()
     return [(r[0], r[1]) for r in rows], total
 
 

@@ -114,3 +114,30 @@ def test_admin_appoints_first_moderator(client, make, auth, app):
     assert resp.status_code == 303
     with app.app_context():
         assert db.session.get(User, target.id).memberships[0].role is Role.MODERATOR
+
+
+def test_home_shows_pending_and_rejected_claims(app, client, make, auth):
+    from civic.communities.models import Claim, ClaimStatus, Tenure
+    c = make.community()
+    unit = make.unit(c, number="808")
+    user = make.user()
+    with app.app_context():
+        claim = Claim(community_id=c.id, user_id=user.id, unit_id=unit.id, tenure=Tenure.OWNER)
+        db.session.add(claim)
+        db.session.commit()
+        claim_id = claim.id
+    auth.login(user)
+    assert "正在等待居委会审核" in client.get(f"/c/{c.slug}/").get_data(as_text=True)
+    with app.app_context():
+        db.session.get(Claim, claim_id).status = ClaimStatus.REJECTED
+        db.session.commit()
+    html = client.get(f"/c/{c.slug}/").get_data(as_text=True)
+    assert "申请未通过" in html and "输入邀请码" in html
+
+
+def test_home_lists_latest_issues(client, make, make_issue):
+    c = make.community()
+    make_issue(c, title="小区南门快递堆放")
+    make_issue(c, title="私人草稿", state="draft")
+    html = client.get(f"/c/{c.slug}/").get_data(as_text=True)
+    assert "小区南门快递堆放" in html and "私人草稿" not in html

@@ -8,7 +8,7 @@ from PIL import Image
 
 from civic.extensions import db
 from civic.issues.models import Issue, IssuePhoto
-from tests.issues.conftest import jpeg_bytes
+from tests.conftest import jpeg_bytes
 
 
 def _exif_with_gps() -> bytes:
