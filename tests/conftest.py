@@ -2,6 +2,7 @@
 CIVIC_TEST_DATABASE_URL names a server), app/client/runner/auth, and builders."""
 from __future__ import annotations
 
+import io
 import os
 import shutil
 import uuid
@@ -10,12 +11,9 @@ from itertools import count
 from pathlib import Path
 
 import pytest
-import io
-
 from flask import has_app_context
 from PIL import Image
-from sqlalchemy import event
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, event, text
 from werkzeug.security import generate_password_hash
 
 from civic import clock, create_app

@@ -78,5 +78,5 @@ def test_pages_in_english(client, path):
 @pytest.mark.parametrize("path", ["/c/x/issues/99999999999/", "/c/x/issues/0/",
                                   "/c/x/issues/-1/", "/c/x/manage/roster/units/99999999999/edit"])
 def test_out_of_range_ids_are_404(client, make, path):
-    c = make.community(slug="x")
+    make.community(slug="x")
     assert client.get(path).status_code == 404
