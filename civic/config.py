@@ -47,4 +47,13 @@ def load(instance_path: str) -> dict:
         "BABEL_DEFAULT_LOCALE": "zh_CN",
         "BABEL_DEFAULT_TIMEZONE": "Asia/Shanghai",
         "INVITATION_CODE_DAYS": int(os.environ.get("INVITATION_CODE_DAYS", "60")),
+        #: where the site is reached from outside, for absolute links in e-mails
+        "PUBLIC_BASE_URL": os.environ.get("PUBLIC_BASE_URL") or "http://127.0.0.1:5000",
+        #: outgoing mail; without SMTP_HOST e-mail is off and mails wait in the outbox
+        "SMTP_HOST": os.environ.get("SMTP_HOST", ""),
+        "SMTP_PORT": int(os.environ.get("SMTP_PORT") or "25"),
+        "SMTP_USER": os.environ.get("SMTP_USER", ""),
+        "SMTP_PASSWORD": os.environ.get("SMTP_PASSWORD", ""),
+        "SMTP_FROM": os.environ.get("SMTP_FROM", ""),
+        "SMTP_STARTTLS": os.environ.get("SMTP_STARTTLS") == "1",
     }

@@ -1,15 +1,18 @@
-"""The notification centre."""
+"""The notification centre and e-mail preferences."""
 from __future__ import annotations
 
-from flask import request, url_for
+from flask import flash, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
 
+from civic.domain import Invalid
 from civic.extensions import db
 from civic.htmx import render, see_other
 from civic.notifications import bp
 from civic.notifications import operations as ops
-from civic.notifications.models import Notification
+from civic.notifications.forms import SettingsForm
+from civic.notifications.models import EmailMode, Notification
 
 PER_PAGE = 30
 
@@ -34,3 +37,22 @@ def read_all():
     ops.mark_all_read(current_user.id)
     db.session.commit()
     return see_other(url_for("notifications.index"))
+
+
+@bp.route("/settings", methods=["GET", "POST"])
+@login_required
+def settings():
+    setting = ops.setting_for(current_user.id)
+    form = SettingsForm(data={"email": setting.email or "", "mode": setting.mode.value}
+                        if setting else None)
+    if form.validate_on_submit():
+        try:
+            ops.save_setting(current_user, form.email.data, EmailMode(form.mode.data))
+        except Invalid as e:
+            getattr(form, e.field).errors.append(e.message)
+        else:
+            db.session.commit()
+            flash(_("通知设置已保存。"), "success")
+            return see_other(url_for("notifications.settings"))
+    return render("notifications/settings.html", form=form,
+                  status=400 if form.is_submitted() else 200)

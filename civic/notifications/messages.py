@@ -1,0 +1,49 @@
+"""The sentence for each notification kind, rendered from its params in the current language."""
+from __future__ import annotations
+
+from flask_babel import gettext as _
+
+from civic.i18n import N_
+
+
+def _texts() -> dict[str, str]:
+    return {
+        "issue.threshold": _("议题 #%(number)s「%(title)s」联署已达标，请在受理时限内处理。"),
+        "issue.milestone": _("你提出的议题 #%(number)s「%(title)s」联署进度已达 %(percent)s%%。"),
+        "issue.expired": _("议题 #%(number)s「%(title)s」征集期结束，未达到联署门槛。"),
+        "issue.accepted": _("议题 #%(number)s「%(title)s」已受理，由%(lead)s牵头办理。"),
+        "issue.declined": _("议题 #%(number)s「%(title)s」未被受理，可查看说明。"),
+        "issue.merged": _("议题 #%(number)s「%(title)s」已并入议题 #%(target)s。"),
+        "issue.referred": _("议题 #%(number)s「%(title)s」已转交%(office)s办理。"),
+        "issue.response": _("%(body)s已答复议题 #%(number)s「%(title)s」。"),
+        "clock.due_soon": _("议题 #%(number)s「%(title)s」的%(what)s时限还剩 %(hours)s 小时。"),
+        "clock.overdue": _("议题 #%(number)s「%(title)s」已超过%(what)s时限。"),
+        "content.hidden": _("你发布的%(what)s已被隐藏，原因：%(reason)s"),
+        "content.restored": _("你发布的%(what)s已恢复显示。"),
+        "content.auto_hidden": _("一条%(what)s被三户居民举报，已暂时隐藏，请复核。"),
+        "membership.suspended": _("你在%(community)s的成员身份已被暂停。"),
+    }
+
+
+#: params stored as codes (or Chinese msgids) and translated when the sentence is shown
+LABELS = {
+    "triage": N_("受理"), "response": N_("答复"), "受理": N_("受理"), "答复": N_("答复"),
+    "committee": N_("居委会"), "association": N_("业委会"), "property": N_("物业"),
+    "居委会": N_("居委会"), "业委会": N_("业委会"), "物业": N_("物业"),
+    "issue": N_("议题"), "comment": N_("意见"), "议题": N_("议题"), "意见": N_("意见"),
+}
+LABELLED = ("what", "lead", "body")
+
+
+def sentence(kind: str, params: dict) -> str:
+    """The event's sentence in the current language, as plain text (never Markup): callers
+    render it autoescaped. Unknown kinds and missing params fall back to the kind."""
+    template = _texts().get(kind)
+    if template is None:
+        return kind
+    params = {k: (_(LABELS[v]) if k in LABELLED and isinstance(v, str) and v in LABELS else v)
+              for k, v in params.items()}
+    try:
+        return template % params
+    except (KeyError, TypeError, ValueError):
+        return kind
