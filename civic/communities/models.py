@@ -41,6 +41,8 @@ class Tenure(str, enum.Enum):
 class MembershipStatus(str, enum.Enum):
     ACTIVE = "active"
     REVOKED = "revoked"
+    #: a resident barred by a moderator (civic.moderation); only ACTIVE memberships count
+    SUSPENDED = "suspended"
 
 
 class ClaimStatus(str, enum.Enum):

@@ -97,6 +97,14 @@ class Issue(CreatedMixin, Base):
     cosign_area: Mapped[Decimal] = mapped_column(Numeric(14, 2), default=Decimal("0"))
     cosign_heads: Mapped[int] = mapped_column(default=0)
 
+    # --- moderation (see civic.moderation): hidden content is kept, never deleted --------
+    #: when it was hidden from residents and the public; NULL while visible
+    hidden_at: Mapped[datetime | None]
+    #: the moderator's reason; empty when hidden automatically by residents' reports
+    hidden_reason: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    #: the moderator who hid it; NULL when hidden automatically by reports
+    hidden_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+
     author: Mapped[User] = relationship(foreign_keys=[author_id])
     author_unit: Mapped[Unit | None] = relationship(foreign_keys=[author_unit_id])
     building: Mapped[Building | None] = relationship()
@@ -157,8 +165,12 @@ class Comment(CreatedMixin, Base):
     body: Mapped[str] = mapped_column(Text)
     body_html: Mapped[str] = mapped_column(Text)
     idempotency_key: Mapped[str | None] = mapped_column(String(40))
+    #: moderation, as on Issue: hidden comments keep their text
+    hidden_at: Mapped[datetime | None]
+    hidden_reason: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    hidden_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
 
-    author: Mapped[User] = relationship()
+    author: Mapped[User] = relationship(foreign_keys=[author_id])
     membership: Mapped[Membership] = relationship()
 
     def __repr__(self) -> str:

@@ -64,9 +64,12 @@ def _like(term: str) -> str:
 
 
 def list_query(community_id: int, f: IssueFilters, user_id: int | None,
-               unit_id: int | None) -> Select:
+               unit_id: int | None, include_hidden: bool = False) -> Select:
+    """Hidden issues (civic.moderation) only when asked, i.e. for the community's moderators."""
     now = clock.now()
     q = select(Issue).where(Issue.community_id == community_id)
+    if not include_hidden:
+        q = q.where(Issue.hidden_at.is_(None))
     if f.mine and user_id:
         q = q.where(Issue.author_id == user_id)  # the author's own drafts included
     else:
@@ -93,10 +96,10 @@ def list_query(community_id: int, f: IssueFilters, user_id: int | None,
 
 
 def page_of_issues(community_id: int, f: IssueFilters, user_id: int | None,
-                   unit_id: int | None, per_page: int = PER_PAGE
+                   unit_id: int | None, per_page: int = PER_PAGE, include_hidden: bool = False
                    ) -> tuple[list[tuple[Issue, str | None]], int]:
     """(rows of (issue, building name), total) in two queries."""
-    base = list_query(community_id, f, user_id, unit_id)
+    base = list_query(community_id, f, user_id, unit_id, include_hidden)
     total = db.session.scalar(select(func.count()).select_from(base.subquery())) or 0
     rows = db.session.execute(
         base.add_columns(Building.name).outerjoin(Building, Building.id == Issue.building_id)

@@ -27,8 +27,11 @@ def _user_key() -> str:
     return f"user:{current_user.id}" if current_user.is_authenticated else request.remote_addr
 
 
-def issue_or_404(community: Community, number: int) -> Issue:
-    """The issue #number of this community, if the current user may see it."""
+def issue_or_404(community: Community, number: int, *, hidden_ok: bool = False) -> Issue:
+    """The issue #number of this community, if the current user may see it.
+
+    A hidden issue (civic.moderation) is 404 to all but moderators, except where
+    `hidden_ok` — the issue page, which shows a notice instead."""
     issue = db.session.execute(select(Issue).where(
         Issue.community_id == community.id, Issue.number == number).options(
         selectinload(Issue.photos), selectinload(Issue.author),
@@ -37,6 +40,9 @@ def issue_or_404(community: Community, number: int) -> Issue:
     if issue is None:
         abort(404)
     if not issue.state.is_public and getattr(current_user, "id", None) != issue.author_id:
+        abort(404)
+    if issue.hidden_at is not None and not hidden_ok and not can.can_moderate(current_user,
+                                                                             community):
         abort(404)
     return issue
 
@@ -64,7 +70,8 @@ def index(slug: str):
     f = queries.IssueFilters.from_args(request.args)
     membership = can.residency(current_user, community)
     rows, total = queries.page_of_issues(community.id, f, getattr(current_user, "id", None),
-                                         membership.unit_id if membership else None)
+                                         membership.unit_id if membership else None,
+                                         include_hidden=can.can_moderate(current_user, community))
     buildings = db.session.execute(select(Building.id, Building.name).where(
         Building.community_id == community.id).order_by(Building.sort_key, Building.name)).all()
     return render("issues/index.html", "issues/_list.html", community=community, rows=rows,
@@ -107,7 +114,9 @@ def new(slug: str):
 @bp.route("/issues/<int:number>/")
 def show(slug: str, number: int):
     community = community_or_404(slug)
-    issue = issue_or_404(community, number)
+    issue = issue_or_404(community, number, hidden_ok=True)
+    if issue.hidden_at is not None and not can.can_moderate(current_user, community):
+        return render("moderation/hidden_issue.html", community=community, issue=issue)
     membership = can.residency(current_user, community)
     page = request.args.get("cpage", "1")
     page = int(page) if page.isdigit() and 0 < int(page) < 10_000 else 1
@@ -291,14 +300,16 @@ def photo(slug: str, stem: str, thumb: bool = False):
     if row is None or row[1].community_id != community.id:
         abort(404)
     issue = row[1]
-    public = issue.state.is_public
-    if not public and getattr(current_user, "id", None) != issue.author_id:
+    if issue.hidden_at is not None and not can.can_moderate(current_user, community):
+        abort(404)
+    public = issue.state.is_public and issue.hidden_at is None
+    if not issue.state.is_public and getattr(current_user, "id", None) != issue.author_id:
         abort(404)
     path = path_of("issues", f"{stem}_t.jpg" if thumb else f"{stem}.jpg")
     if not path.exists():
         abort(404)
     resp = make_response(send_file(path, mimetype="image/jpeg", max_age=86400 if public else 0))
-    resp.headers["Cache-Control"] = "public, max-age=86400, immutable" if public else "private, no-store"
+    resp.headers["Cache-Control"] = "public, max-age=300" if public else "private, no-store"
     resp.headers["X-Content-Type-Options"] = "nosniff"
     return resp
 
