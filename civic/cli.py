@@ -71,14 +71,24 @@ def demo_load(slug: str) -> None:
 
 @jobs_cli.command("run")
 def jobs_run() -> None:
-    """Time-based work: expire issues past their collecting window. Safe to run often."""
+    """Time-based work: expire issues past their collecting window, remind about time
+    limits about to be (or already) missed. Safe to run often."""
     from civic.issues.operations import expire_due
+    from civic.triage.operations import flag_clocks
     expired = expire_due()
     db.session.commit()
     click.echo(f"expired issues: {expired}")
+    reminders = flag_clocks()
+    db.session.commit()
+    click.echo(f"time-limit reminders: {reminders}")
+    # Last, so that mails about what the steps above notified go out in this run.
+    from civic.notifications.cli import run_digest, run_send
+    run_digest()
+    run_send()
 
 
 def init_app(app: Flask) -> None:
+    from civic.notifications.cli import notifications_cli
     from civic.roster.cli import roster_cli
-    for group in (admin_cli, audit_cli, demo_cli, jobs_cli, roster_cli):
+    for group in (admin_cli, audit_cli, demo_cli, jobs_cli, roster_cli, notifications_cli):
         app.cli.add_command(group)

@@ -99,7 +99,8 @@ def can_grant_role(user, community, role: Role) -> bool:
 
 def can_revoke(user, membership: Membership) -> bool:
     """Moderators revoke memberships of their community, but never their own."""
-    if not _authenticated(user) or membership.user_id == user.id or not membership.is_active:
+    if (not _authenticated(user) or membership.user_id == user.id
+            or membership.status.value == "revoked"):
         return False
     return is_moderator(user, membership.community_id) or (
         is_admin(user) and membership.role is Role.MODERATOR)
@@ -108,8 +109,12 @@ def can_revoke(user, membership: Membership) -> bool:
 # --- residents -------------------------------------------------------------------------
 
 def can_join(user, community) -> bool:
-    """Ask to be verified to a unit here (by code or by claim)."""
-    return _authenticated(user) and residency(user, community) is None
+    """Ask to be verified to a unit here (by code or by claim) — not while suspended here."""
+    if not _authenticated(user) or residency(user, community) is not None:
+        return False
+    cid = _cid(community)
+    return not any(m.community_id == cid and m.status.value == "suspended"
+                   for m in user.memberships)
 
 
 def is_verified_resident(user, community) -> bool:
@@ -133,3 +138,35 @@ def can_cosign(user, community) -> bool:
 def can_comment(user, community) -> bool:
     """Verified residents and staff of the community; observers read only."""
     return bool(roles_in(user, community) - {Role.OBSERVER})
+
+
+def can_triage(user, community) -> bool:
+    """Accept, decline, merge, refer: the residents' committee."""
+    return is_moderator(user, community)
+
+
+def can_respond(user, community) -> bool:
+    """Official responses: staff of the three bodies (not the street office)."""
+    return official_membership(user, community) is not None
+
+
+def official_membership(user, community) -> Membership | None:
+    """The membership a staff member answers through: 居委会 before 物业 before 业委会."""
+    ms = memberships_in(user, community)
+    for role in (Role.MODERATOR, Role.PROPERTY, Role.ASSOCIATION):
+        for m in ms:
+            if m.role is role:
+                return m
+    return None
+
+
+# --- moderation ----------------------------------------------------------------------
+
+def can_report(user, community) -> bool:
+    """Report content (one report per household): verified residents of the community."""
+    return is_verified_resident(user, community)
+
+
+def can_moderate(user, community) -> bool:
+    """Hide, restore, see hidden content, suspend residents: the residents' committee."""
+    return is_moderator(user, community)

@@ -299,11 +299,12 @@ def cosign(user: User, issue_id: int, comment: str = "") -> Cosign:
                  count=issue.cosign_count)
     after = progress(issue)
     if state is IssueState.COLLECTING:
-        _after_progress(issue, before, after)
+        after_progress(issue, before, after)
     return sig
 
 
-def _after_progress(issue: Issue, before: th.Progress, after: th.Progress) -> None:
+def after_progress(issue: Issue, before: th.Progress, after: th.Progress) -> None:
+    """Milestone notices, and the threshold crossing (once) when `after` reaches it."""
     link = f"/c/{_slug(issue)}/issues/{issue.number}"
     milestone = th.milestone_crossed(before.percent, after.percent)
     if milestone:
