@@ -45,7 +45,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     import importlib
     for area in ("accounts", "communities", "roster", "verification", "issues",
-                 "notifications"):
+                 "notifications", "triage", "moderation"):
         importlib.import_module(f"civic.{area}.views")  # attaches the routes to the area's bp
         app.register_blueprint(importlib.import_module(f"civic.{area}").bp)
 

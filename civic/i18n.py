@@ -11,6 +11,11 @@ from civic.extensions import babel
 LOCALES = {"zh_CN": "简体中文", "en": "English"}
 
 
+def N_(message: str) -> str:
+    """Mark a string for extraction; it is translated later, where it is shown."""
+    return message
+
+
 def select_locale() -> str:
     if not has_request_context():
         return "zh_CN"

@@ -8,13 +8,14 @@ from flask_babel import format_datetime, get_locale, gettext
 
 from civic import permissions
 from civic.communities.models import Role
+from civic.i18n import N_
 
 ROLE_LABELS = {
-    Role.RESIDENT: "居民",
-    Role.MODERATOR: "居委会",
-    Role.ASSOCIATION: "业委会",
-    Role.PROPERTY: "物业",
-    Role.OBSERVER: "街道",
+    Role.RESIDENT: N_("居民"),
+    Role.MODERATOR: N_("居委会"),
+    Role.ASSOCIATION: N_("业委会"),
+    Role.PROPERTY: N_("物业"),
+    Role.OBSERVER: N_("街道"),
 }
 
 
@@ -28,13 +29,18 @@ def public_name(user, membership=None, unit=None) -> str:
     if user is None or user.deleted_at is not None:
         return gettext("已注销用户")
     if membership is not None and membership.role.is_staff:
-        return f"{role_label(membership.role)}{membership.title or ''}"
+        return official_name(role_label(membership.role), membership.title)
     if user.show_name and user.display_name:
         return user.display_name
     unit = unit or (membership.unit if membership is not None else None)
     if unit is not None:
         return gettext("%(building)s居民", building=unit.building.name)
     return gettext("居民")
+
+
+def official_name(body: str, title: str = "") -> str:
+    """"物业项目经理": a body and the person's official title, never a personal name."""
+    return gettext("%(body)s%(title)s", body=body, title=title) if title else body
 
 
 def area(value: Decimal | None) -> str:
@@ -50,6 +56,7 @@ def unread_notifications() -> int:
 def init_app(app: Flask) -> None:
     app.jinja_env.globals["unread_notifications"] = unread_notifications
     app.jinja_env.globals.update(can=permissions, role_label=role_label, public_name=public_name,
+                                  official_name=official_name,
                                   get_locale=get_locale)
     app.jinja_env.filters["datetime"] = lambda dt, fmt="yyyy-MM-dd HH:mm": (
         format_datetime(dt, fmt) if dt else "")

@@ -50,7 +50,7 @@ def _upgrade(db_url: str, instance: Path) -> None:
     from flask_migrate import upgrade
     app = create_app(_config(db_url, instance))
     with app.app_context():
-        upgrade()
+        upgrade(revision="heads")
         db.engine.dispose()
 
 

@@ -2,17 +2,20 @@
 from __future__ import annotations
 
 from flask import Flask
+from flask_babel import gettext
 from flask_login import LoginManager
 from sqlalchemy import select
 
 from civic.accounts.models import User
 from civic.extensions import db
+from civic.i18n import N_
 
 
 def init_app(app: Flask, login_manager: LoginManager) -> None:
     login_manager.init_app(app)
     login_manager.login_view = "accounts.login"
-    login_manager.login_message = "请先登录。"
+    login_manager.login_message = N_("请先登录。")
+    login_manager.localize_callback = gettext
     login_manager.login_message_category = "info"
     login_manager.session_protection = "basic"
 

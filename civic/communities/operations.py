@@ -71,6 +71,8 @@ def bind_resident(user: User, unit: Unit, tenure: Tenure, *, actor: User | None,
         Membership.role == Role.RESIDENT)).scalar_one_or_none()
     if m is not None and m.is_active:
         raise DomainError(_("你已经是本小区的认证居民。"))
+    if m is not None and m.status is MembershipStatus.SUSPENDED:
+        raise DomainError(_("你在本小区的居民身份已被暂停，请联系居委会。"))
     if m is None:
         m = Membership(user_id=user.id, community_id=community_id, role=Role.RESIDENT,
                        unit_id=unit.id)
@@ -89,7 +91,7 @@ def revoke(actor: User, membership: Membership, reason: str) -> None:
     reason = reason.strip()
     if not reason:
         raise Invalid(_("请写明撤销原因。"), field="reason")
-    if not membership.is_active:
+    if membership.status is MembershipStatus.REVOKED:
         raise DomainError(_("这个身份已经撤销。"))
     membership.status = MembershipStatus.REVOKED
     membership.revoked_at = clock.now()

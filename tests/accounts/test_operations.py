@@ -98,3 +98,19 @@ def test_change_password_rotates_session(ctx, make):
     ops.change_password(user, PASSWORD, "Brand-New-Pass-7")
     assert user.session_token != token
     assert ops.authenticate(user.phone, "Brand-New-Pass-7") is not None
+
+
+def test_cli_create_admin(runner, app):
+    from civic.audit.models import AuditEvent
+    bad = runner.invoke(args=["admin", "create", "--phone", "123", "--password", "x"])
+    assert bad.exit_code != 0 and "有效的中国大陆手机号" in bad.output
+    weak = runner.invoke(args=["admin", "create", "--phone", "13912345678", "--password", "12345678"])
+    assert weak.exit_code != 0 and "太常见" in weak.output
+    ok = runner.invoke(args=["admin", "create", "--phone", "13912345678",
+                             "--password", "Lantern-Bridge-42"])
+    assert ok.exit_code == 0, ok.output
+    with app.app_context():
+        user = db.session.query(User).filter_by(phone="13912345678").one()
+        assert user.is_admin
+        assert db.session.query(AuditEvent).filter_by(action="admin.grant").count() == 1
+
