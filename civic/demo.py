@@ -108,6 +108,12 @@ def load(slug: str = "huayuan") -> str:
             f"演示账号密码均为 {DEMO_PASSWORD}（仅供演示）。")
 
 
+#: the demo's responsibility list (权责清单): category → lead body
+DEMO_RESPONSIBILITY = {"环境卫生": "property", "停车": "property", "绿化": "property",
+                       "安全": "property", "设施维修": "property", "噪音": "committee",
+                       "宠物": "committee", "加装电梯": "association", "物业服务": "association",
+                       "其他": "committee"}
+
 DEMO_ISSUES = [
     # title, category, building index or None, place, body, target state, co-signing households
     ("3号楼北侧路灯坏了一个月", "安全", 2, "北侧人行道",
@@ -121,6 +127,10 @@ DEMO_ISSUES = [
      "快递包裹堆在门口人行道上，推婴儿车和轮椅都过不去。", "expired", 4),
     ("希望增设电动自行车充电桩", "停车", None, "2号楼东侧",
      "楼道里充电太危险，建议在2号楼东侧空地增设集中充电桩。", "draft", 0),
+    ("2号楼单元门门禁失灵", "安全", 1, "1单元门口",
+     "门禁坏了半个月，外来人员随意进出。", "accepted", 20),
+    ("要求物业赔偿我家车位被占的损失", "停车", None, "地面车位",
+     "我家车位经常被外来车辆占用，要求物业赔偿。", "declined", 20),
 ]
 
 
@@ -132,8 +142,13 @@ def _demo_issues(community, units, users) -> None:
     from civic.issues import operations as issue_ops
     from civic.issues.models import IssueState
 
+    from civic.triage import operations as triage_ops
+    from civic.triage.models import Body
     community.threshold_households = 20
+    moderator = users["13800000001"]
     author = users["13800000005"]
+    triage_ops.set_responsibility(moderator, community, {
+        category: Body(lead) for category, lead in DEMO_RESPONSIBILITY.items()})
     neighbours = []
     for i in range(30):
         unit = units[60 + i]
@@ -157,6 +172,15 @@ def _demo_issues(community, units, users) -> None:
             issue.expires_at = clock.now() - timedelta(days=1)
             db.session.flush()
             issue_ops.expire_due()
+        elif state == "accepted":
+            triage_ops.accept(moderator, issue, Body.PROPERTY, [Body.COMMITTEE])
+            triage_ops.post_response(users["13800000003"], issue,
+                                     "已联系门禁厂家，配件周三到货，周四上午更换。更换前物业安排"
+                                     "保安在单元门口值守。")
+        elif state == "declined":
+            triage_ops.decline(moderator, issue, "车位被占属于业主之间或业主与外来车辆之间的纠纷，"
+                               "物业已加强巡查并可协助联系挪车；赔偿请求不属于议事范围，"
+                               "可通过人民调解委员会解决。")
         db.session.refresh(issue)
         assert issue.state is IssueState(state), (title, issue.state)
     db.session.flush()

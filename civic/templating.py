@@ -40,7 +40,11 @@ def public_name(user, membership=None, unit=None) -> str:
 
 def official_name(body: str, title: str = "") -> str:
     """"物业项目经理": a body and the person's official title, never a personal name."""
-    return gettext("%(body)s%(title)s", body=body, title=title) if title else body
+    if not title:
+        return body
+    if title.startswith(body):   # "物业项目经理" already names the body
+        return title
+    return gettext("%(body)s%(title)s", body=body, title=title)
 
 
 def area(value: Decimal | None) -> str:

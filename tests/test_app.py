@@ -80,3 +80,12 @@ def test_pages_in_english(client, path):
 def test_out_of_range_ids_are_404(client, make, path):
     make.community(slug="x")
     assert client.get(path).status_code == 404
+
+
+@pytest.mark.parametrize("body,title,shown", [
+    ("物业", "项目经理", "物业项目经理"), ("物业", "物业项目经理", "物业项目经理"),
+    ("居委会", "", "居委会")])
+def test_official_name_never_repeats_the_body(app, body, title, shown):
+    from civic.templating import official_name
+    with app.test_request_context("/"):
+        assert official_name(body, title) == shown

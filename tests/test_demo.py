@@ -27,4 +27,5 @@ def test_demo_load_is_complete_and_idempotent(runner, app):
             assert authenticate(phone, DEMO_PASSWORD) is not None
         assert verify_chain().ok
         states = {i.state.value for i in db.session.query(Issue).filter_by(community_id=c.id)}
-        assert states == {"draft", "collecting", "awaiting_triage", "expired"}
+        assert states == {"draft", "collecting", "awaiting_triage", "expired", "accepted",
+                          "declined"}

@@ -51,6 +51,14 @@ TABLE = {
     "grant property": (lambda u, c: can.can_grant_role(u, c, Role.PROPERTY),
                        _yes("admin", "moderator")),
     "grant resident": (lambda u, c: can.can_grant_role(u, c, Role.RESIDENT), _yes()),
+    "can_propose": (can.can_propose, _yes("resident", "tenant")),
+    "can_cosign": (can.can_cosign, _yes("resident", "tenant")),
+    "can_comment": (can.can_comment, _yes("resident", "tenant", "moderator", "association",
+                                          "property")),
+    "can_triage": (can.can_triage, _yes("moderator")),
+    "can_respond": (can.can_respond, _yes("moderator", "association", "property")),
+    "can_report": (can.can_report, _yes("resident", "tenant")),
+    "can_moderate": (can.can_moderate, _yes("moderator")),
 }
 
 
