@@ -1,0 +1,1 @@
+"""Owners' ballots on the matters of Civil Code Art. 278."""

@@ -1,0 +1,1 @@
+"""Tests for owners' ballots (Civil Code Art. 278)."""
