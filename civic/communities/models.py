@@ -5,17 +5,13 @@ import enum
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import (CheckConstraint, Enum, ForeignKey, Index, Numeric, String, UniqueConstraint,
+from sqlalchemy import (CheckConstraint, ForeignKey, Index, Numeric, String, UniqueConstraint,
                         text)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from civic.accounts.models import User
-from civic.models import Base, CreatedMixin
+from civic.models import Base, CreatedMixin, str_enum
 
-
-def _enum(cls):
-    return Enum(cls, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e],
-                validate_strings=True)
 
 
 class Role(str, enum.Enum):
@@ -159,12 +155,12 @@ class Membership(CreatedMixin, Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
     community_id: Mapped[int] = mapped_column(ForeignKey("community.id"), index=True)
-    role: Mapped[Role] = mapped_column(_enum(Role))
+    role: Mapped[Role] = mapped_column(str_enum(Role))
     unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"), index=True)
     #: owner or tenant, for residents
-    tenure: Mapped[Tenure | None] = mapped_column(_enum(Tenure))
+    tenure: Mapped[Tenure | None] = mapped_column(str_enum(Tenure))
     status: Mapped[MembershipStatus] = mapped_column(
-        _enum(MembershipStatus), default=MembershipStatus.ACTIVE)
+        str_enum(MembershipStatus), default=MembershipStatus.ACTIVE)
     #: staff: the official title shown publicly, e.g. "居委会主任"
     title: Mapped[str] = mapped_column(String(40), default="")
     granted_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
@@ -191,7 +187,7 @@ class InvitationCode(CreatedMixin, Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     community_id: Mapped[int] = mapped_column(ForeignKey("community.id"), index=True)
     unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"), index=True)
-    tenure: Mapped[Tenure] = mapped_column(_enum(Tenure))
+    tenure: Mapped[Tenure] = mapped_column(str_enum(Tenure))
     #: SHA-256 of the normalised code; the code itself is shown only once, when printed
     code_hash: Mapped[str] = mapped_column(String(64), unique=True)
     expires_at: Mapped[datetime]
@@ -221,10 +217,10 @@ class Claim(CreatedMixin, Base):
     community_id: Mapped[int] = mapped_column(ForeignKey("community.id"), index=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
     unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"))
-    tenure: Mapped[Tenure] = mapped_column(_enum(Tenure))
+    tenure: Mapped[Tenure] = mapped_column(str_enum(Tenure))
     #: what the resident tells the committee to support the claim
     note: Mapped[str] = mapped_column(String(300), default="")
-    status: Mapped[ClaimStatus] = mapped_column(_enum(ClaimStatus), default=ClaimStatus.PENDING)
+    status: Mapped[ClaimStatus] = mapped_column(str_enum(ClaimStatus), default=ClaimStatus.PENDING)
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     decided_at: Mapped[datetime | None]
     reason: Mapped[str] = mapped_column(String(300), default="")

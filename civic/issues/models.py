@@ -5,18 +5,14 @@ import enum
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import (CheckConstraint, Enum, ForeignKey, Index, Numeric, String, Text,
+from sqlalchemy import (CheckConstraint, ForeignKey, Index, Numeric, String, Text,
                         UniqueConstraint)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from civic.accounts.models import User
 from civic.communities.models import Building, Membership, Unit
-from civic.models import Base, CreatedMixin
+from civic.models import Base, CreatedMixin, str_enum
 
-
-def _enum(cls):
-    return Enum(cls, native_enum=False, length=24, values_callable=lambda e: [m.value for m in e],
-                validate_strings=True)
 
 
 class IssueState(str, enum.Enum):
@@ -74,12 +70,12 @@ class Issue(CreatedMixin, Base):
     author_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
     #: the author's household when proposing (for "N号楼居民")
     author_unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"))
-    state: Mapped[IssueState] = mapped_column(_enum(IssueState), default=IssueState.DRAFT)
+    state: Mapped[IssueState] = mapped_column(str_enum(IssueState, 24), default=IssueState.DRAFT)
     #: client-generated key of the creating form, so a double submit creates one issue
     idempotency_key: Mapped[str | None] = mapped_column(String(40))
 
     # --- threshold, frozen when collecting starts -----------------------------------
-    threshold_kind: Mapped[ThresholdKind | None] = mapped_column(_enum(ThresholdKind))
+    threshold_kind: Mapped[ThresholdKind | None] = mapped_column(str_enum(ThresholdKind, 24))
     #: households needed (HOUSEHOLDS, SHARE)
     need_households: Mapped[int | None]
     #: OWNERS: total exclusive area and owner headcount of the community when frozen

@@ -4,15 +4,11 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import Enum, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from civic.models import Base, CreatedMixin
+from civic.models import Base, CreatedMixin, str_enum
 
-
-def _enum(cls):
-    return Enum(cls, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e],
-                validate_strings=True)
 
 
 class TargetType(str, enum.Enum):
@@ -35,7 +31,7 @@ class Report(CreatedMixin, Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     community_id: Mapped[int] = mapped_column(ForeignKey("community.id"))
     #: 'issue' or 'comment'
-    target_type: Mapped[TargetType] = mapped_column(_enum(TargetType))
+    target_type: Mapped[TargetType] = mapped_column(str_enum(TargetType))
     target_id: Mapped[int]
     reporter_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
     #: the reporting household: one report per unit and item
@@ -70,8 +66,8 @@ class ModerationAction(CreatedMixin, Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     community_id: Mapped[int] = mapped_column(ForeignKey("community.id"), index=True)
     actor_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
-    action: Mapped[ActionKind] = mapped_column(_enum(ActionKind))
-    target_type: Mapped[TargetType] = mapped_column(_enum(TargetType))
+    action: Mapped[ActionKind] = mapped_column(str_enum(ActionKind))
+    target_type: Mapped[TargetType] = mapped_column(str_enum(TargetType))
     target_id: Mapped[int]
     reason: Mapped[str] = mapped_column(String(200))
 

@@ -4,16 +4,12 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, Enum, ForeignKey, Index, String, Text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from civic import clock
-from civic.models import Base, CreatedMixin
+from civic.models import Base, CreatedMixin, str_enum
 
-
-def _enum(cls):
-    return Enum(cls, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e],
-                validate_strings=True)
 
 
 class Notification(CreatedMixin, Base):
@@ -55,7 +51,7 @@ class NotificationSetting(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), primary_key=True)
     #: optional address for notifications only; never shown to anyone else
     email: Mapped[str | None] = mapped_column(String(254))
-    mode: Mapped[EmailMode] = mapped_column(_enum(EmailMode), default=EmailMode.OFF)
+    mode: Mapped[EmailMode] = mapped_column(str_enum(EmailMode), default=EmailMode.OFF)
     #: when the last daily digest was built; the next one lists what came after it
     last_digest_at: Mapped[datetime | None]
 
@@ -87,7 +83,7 @@ class OutboxEmail(CreatedMixin, Base):
     body_text: Mapped[str] = mapped_column(Text)
     #: rendered from an autoescaped template
     body_html: Mapped[str] = mapped_column(Text)
-    status: Mapped[OutboxStatus] = mapped_column(_enum(OutboxStatus), default=OutboxStatus.PENDING)
+    status: Mapped[OutboxStatus] = mapped_column(str_enum(OutboxStatus), default=OutboxStatus.PENDING)
     #: failed delivery attempts so far
     attempts: Mapped[int] = mapped_column(default=0)
     #: not before this time; also a lease while a sender works on the mail

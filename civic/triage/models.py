@@ -4,12 +4,12 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import Enum, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from civic.accounts.models import User
 from civic.communities.models import Membership, Role
-from civic.models import Base, CreatedMixin
+from civic.models import Base, CreatedMixin, str_enum
 
 
 class Body(str, enum.Enum):
@@ -39,10 +39,6 @@ class Outcome(str, enum.Enum):
     REFERRED = "referred"
 
 
-def _enum(cls):
-    return Enum(cls, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e],
-                validate_strings=True)
-
 
 class Triage(CreatedMixin, Base):
     """The committee's handling of one issue that reached its threshold."""
@@ -51,8 +47,8 @@ class Triage(CreatedMixin, Base):
 
     issue_id: Mapped[int] = mapped_column(ForeignKey("issue.id"), primary_key=True)
     community_id: Mapped[int] = mapped_column(ForeignKey("community.id"), index=True)
-    outcome: Mapped[Outcome] = mapped_column(_enum(Outcome), default=Outcome.PENDING)
-    lead: Mapped[Body | None] = mapped_column(_enum(Body))
+    outcome: Mapped[Outcome] = mapped_column(str_enum(Outcome), default=Outcome.PENDING)
+    lead: Mapped[Body | None] = mapped_column(str_enum(Body))
     #: the other bodies taking part, comma-separated Body values
     participants: Mapped[str] = mapped_column(String(60), default="")
     #: published: the reason for declining, or the note of a referral
@@ -90,7 +86,7 @@ class ResponsibilityRule(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     community_id: Mapped[int] = mapped_column(ForeignKey("community.id"), index=True)
     category: Mapped[str] = mapped_column(String(20))
-    lead: Mapped[Body] = mapped_column(_enum(Body))
+    lead: Mapped[Body] = mapped_column(str_enum(Body))
     note: Mapped[str] = mapped_column(String(200), default="")
 
     def __repr__(self) -> str:
@@ -106,7 +102,7 @@ class Precedent(CreatedMixin, Base):
     community_id: Mapped[int] = mapped_column(ForeignKey("community.id"), index=True)
     category: Mapped[str] = mapped_column(String(20), index=True)
     title: Mapped[str] = mapped_column(String(80))
-    lead: Mapped[Body] = mapped_column(_enum(Body))
+    lead: Mapped[Body] = mapped_column(str_enum(Body))
     ruling: Mapped[str] = mapped_column(Text)
     issue_id: Mapped[int | None] = mapped_column(ForeignKey("issue.id"))
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
@@ -122,7 +118,7 @@ class OfficialResponse(CreatedMixin, Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     issue_id: Mapped[int] = mapped_column(ForeignKey("issue.id"), index=True)
-    body: Mapped[Body] = mapped_column(_enum(Body))
+    body: Mapped[Body] = mapped_column(str_enum(Body))
     author_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
     membership_id: Mapped[int] = mapped_column(ForeignKey("membership.id"))
     text: Mapped[str] = mapped_column(Text)
