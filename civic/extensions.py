@@ -1,5 +1,6 @@
 """Extension singletons; bound to the app in create_app()."""
 from flask_babel import Babel
+from flask_compress import Compress
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
@@ -16,6 +17,8 @@ login_manager = LoginManager()
 csrf = CSRFProtect()
 babel = Babel()
 htmx = Htmx()
+#: gzip/brotli/zstd for HTML, CSS, JS and JSON (QUALITY.md §5: ≤ 60 KB per first load)
+compress = Compress()
 #: limits are stored in RATELIMIT_STORAGE_URI (Redis in production); if that storage
 #: fails, limits continue in memory rather than silently switching off.
 limiter = Limiter(

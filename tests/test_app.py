@@ -89,3 +89,27 @@ def test_official_name_never_repeats_the_body(app, body, title, shown):
     from civic.templating import official_name
     with app.test_request_context("/"):
         assert official_name(body, title) == shown
+
+
+def test_responses_are_compressed_for_browsers_that_ask(client, make, auth):
+    """Pages, htmx fragments and static files go out compressed (QUALITY.md §5: weight);
+    a client that does not ask gets plain bytes; the CSV download is untouched."""
+    import gzip
+    c = make.community(slug="x")
+    auth.login(make.staff(c, "moderator"))
+    gz = {"Accept-Encoding": "gzip"}
+    page = client.get("/c/x/issues/", headers=gz)
+    assert page.headers["Content-Encoding"] == "gzip"
+    assert "Accept-Encoding" in page.headers["Vary"]
+    assert "</html>" in gzip.decompress(page.get_data()).decode()
+    fragment = client.get("/c/x/issues/?q=灯", headers={**gz, "HX-Request": "true"})
+    html = gzip.decompress(fragment.get_data()).decode() \
+        if fragment.headers.get("Content-Encoding") == "gzip" else fragment.get_data(as_text=True)
+    assert 'id="issue-list"' in html and "<html" not in html
+    assert "HX-Request" in fragment.headers["Vary"]
+    css = client.get("/static/css/civic.css", headers={"Accept-Encoding": "br, gzip"})
+    assert css.headers["Content-Encoding"] == "br"
+    assert "Content-Encoding" not in client.get("/c/x/issues/").headers
+    csv = client.get("/c/x/manage/roster/template.csv", headers=gz)
+    assert "Content-Encoding" not in csv.headers
+    assert csv.get_data(as_text=True).startswith("\ufeff")

@@ -81,4 +81,7 @@ def shot(page, name: str) -> None:
 
 
 def no_horizontal_scroll(page) -> bool:
-    return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+    # clientWidth, not innerWidth: a mobile browser widens its layout viewport (and
+    # innerWidth) to fit content that overflows, which would hide the very overflow sought.
+    return page.evaluate("document.documentElement.scrollWidth"
+                         " <= document.documentElement.clientWidth + 1")
