@@ -25,7 +25,8 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
 
     from civic import database, errors, i18n, security
-    from civic.extensions import csrf, db, htmx, limiter, login_manager, migrate
+    from civic.extensions import compress, csrf, db, htmx, limiter, login_manager, migrate
+    compress.init_app(app)   # first registered, so it compresses after every other hook
     database.configure(app)
     db.init_app(app)
     migrate.init_app(app, db, directory=str(root / "migrations"))
@@ -48,6 +49,9 @@ def create_app(test_config: dict | None = None) -> Flask:
                  "notifications", "triage", "moderation"):
         importlib.import_module(f"civic.{area}.views")  # attaches the routes to the area's bp
         app.register_blueprint(importlib.import_module(f"civic.{area}").bp)
+    # areas whose tables exist before their pages do: load their models all the same
+    for area in ("consultation",):
+        importlib.import_module(f"civic.{area}.models")
 
     from civic import cli
     cli.init_app(app)

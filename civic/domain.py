@@ -20,3 +20,10 @@ class NotAllowed(DomainError):
 
 class Invalid(DomainError):
     status = 400
+
+
+class Unprocessable(Invalid):
+    """Well-formed, but names something that does not belong here (e.g. an option of
+    another round): HTTP 422."""
+
+    status = 422
