@@ -15,7 +15,7 @@ from civic.communities.loaders import check, community_or_404
 from civic.communities.models import Building, Community, Unit
 from civic.domain import DomainError, Invalid
 from civic.extensions import db, limiter
-from civic.htmx import render, see_other
+from civic.htmx import perform, render, see_other
 from civic.issues import bp, queries
 from civic.issues import operations as ops
 from civic.issues.forms import CommentForm, CosignForm, IssueForm, RulesForm
@@ -233,15 +233,8 @@ def submit(slug: str, number: int):
     issue = issue_or_404(community, number)
     if issue.author_id != current_user.id:
         abort(403)
-    try:
-        ops.submit(current_user, issue)
-    except DomainError as e:
-        db.session.rollback()
-        flash(e.message, "error")
-    else:
-        db.session.commit()
-        flash(_("议题已发布，开始征集联署。"), "success")
-    return see_other(url_for("issues.show", slug=slug, number=number))
+    return perform(lambda: ops.submit(current_user, issue), _("议题已发布，开始征集联署。"),
+                   url_for("issues.show", slug=slug, number=number))
 
 
 @bp.route("/issues/<int:number>/withdraw", methods=["POST"])
@@ -249,17 +242,8 @@ def submit(slug: str, number: int):
 def withdraw(slug: str, number: int):
     community = community_or_404(slug)
     issue = issue_or_404(community, number)
-    try:
-        ops.withdraw(current_user, issue)
-    except DomainError as e:
-        db.session.rollback()
-        if e.status == 403:
-            abort(403)
-        flash(e.message, "error")
-    else:
-        db.session.commit()
-        flash(_("议题已撤回。"), "info")
-    return see_other(url_for("issues.show", slug=slug, number=number))
+    return perform(lambda: ops.withdraw(current_user, issue), _("议题已撤回。"),
+                   url_for("issues.show", slug=slug, number=number), "info")
 
 
 @bp.route("/issues/<int:number>/comments", methods=["POST"])

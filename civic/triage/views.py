@@ -14,7 +14,7 @@ from civic.communities.loaders import check, community_or_404
 from civic.communities.models import Claim, ClaimStatus, Community
 from civic.domain import DomainError, Invalid
 from civic.extensions import db
-from civic.htmx import render, see_other
+from civic.htmx import perform, render, see_other
 from civic.issues import operations as issue_ops
 from civic.issues.models import Issue, IssueState
 from civic.triage import bp, clocks
@@ -196,15 +196,9 @@ def request_ruling(slug: str, number: int):
     community = community_or_404(slug)
     check(can.can_triage, community)
     issue = _issue(community, number)
-    try:
-        ops.request_ruling(current_user, issue)
-    except DomainError as e:
-        db.session.rollback()
-        flash(e.message, "error")
-    else:
-        db.session.commit()
-        flash(_("已提交联席会议认定主责方。"), "success")
-    return see_other(url_for("triage.show", slug=slug, number=number))
+    return perform(lambda: ops.request_ruling(current_user, issue),
+                   _("已提交联席会议认定主责方。"),
+                   url_for("triage.show", slug=slug, number=number))
 
 
 @bp.route("/manage/triage/<int:number>/ruling", methods=["POST"])
