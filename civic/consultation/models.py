@@ -17,6 +17,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from civic import clock
 from civic.accounts.models import User
 from civic.consultation.rules import Body, Rule, Vote
+from civic.labels import N_, translate
 from civic.models import Base, CreatedMixin, str_enum
 
 
@@ -51,16 +52,16 @@ class FundingSource(str, enum.Enum):
 
     @property
     def label(self) -> str:
-        return _FUNDING_LABELS[self]
+        return translate(_FUNDING_LABELS[self])
 
 
 _FUNDING_LABELS = {
-    FundingSource.MAINTENANCE_FUND: "专项维修资金",
-    FundingSource.PUBLIC_INCOME: "公共收益",
-    FundingSource.AUTONOMY_FUND: "自治金",
-    FundingSource.SERVICE_FEE: "物业服务费",
-    FundingSource.GOVERNMENT: "政府拨款",
-    FundingSource.OTHER: "其他",
+    FundingSource.MAINTENANCE_FUND: N_("专项维修资金"),
+    FundingSource.PUBLIC_INCOME: N_("公共收益"),
+    FundingSource.AUTONOMY_FUND: N_("自治金"),
+    FundingSource.SERVICE_FEE: N_("物业服务费"),
+    FundingSource.GOVERNMENT: N_("政府拨款"),
+    FundingSource.OTHER: N_("其他"),
 }
 
 
@@ -76,6 +77,10 @@ class Consultation(CreatedMixin, Base):
     state: Mapped[ConsultationState] = mapped_column(str_enum(ConsultationState),
                                                      default=ConsultationState.OPEN)
     closed_at: Mapped[datetime | None]
+    #: escalated to the street office (街道) when the rounds reach no decision
+    escalated_at: Mapped[datetime | None]
+    escalated_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    escalation_note: Mapped[str] = mapped_column(Text, default="", server_default="")
 
     rounds: Mapped[list[Round]] = relationship(order_by="Round.number",
                                                back_populates="consultation")
@@ -105,6 +110,8 @@ class Round(CreatedMixin, Base):
     agenda: Mapped[str] = mapped_column(Text)
     place: Mapped[str] = mapped_column(String(80), default="")
     online: Mapped[bool] = mapped_column(default=False)
+    #: invited outside offices attending without a vote, one per line (列席单位)
+    guests: Mapped[str] = mapped_column(Text, default="", server_default="")
     #: when the meeting starts; the round cannot open earlier
     starts_at: Mapped[datetime]
     #: when voting ends; votes after it are refused and the round may be closed by the job
@@ -119,6 +126,8 @@ class Round(CreatedMixin, Base):
     frozen_hash: Mapped[str | None] = mapped_column(String(64))
     opened_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
+    #: when the seats were reminded that voting closes within 24 hours (once)
+    reminded_at: Mapped[datetime | None]
     #: the option adopted at closing; NULL when open, or when nothing was adopted
     adopted_option_id: Mapped[int | None] = mapped_column(
         ForeignKey("round_option.id", use_alter=True))
@@ -166,6 +175,8 @@ class Option(CreatedMixin, Base):
     __table_args__ = (
         UniqueConstraint("round_id", "position"),
         CheckConstraint("cost_fen >= 0", name="cost_nonnegative"),
+        CheckConstraint("owners_item IS NULL OR (owners_item >= 1 AND owners_item <= 9)",
+                        name="owners_item_range"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -180,6 +191,9 @@ class Option(CreatedMixin, Base):
     #: the body that would carry it out; NULL for 维持现状
     executor: Mapped[Body | None] = mapped_column(str_enum(Body))
     is_status_quo: Mapped[bool] = mapped_column(default=False)
+    #: the matter of Civil Code Art. 278 (1–9) this plan is, when it is reserved to the
+    #: owners: adopting it leads to an owners' ballot before it becomes a decision
+    owners_item: Mapped[int | None]
 
     def __repr__(self) -> str:
         return f"<Option {self.id} round={self.round_id} #{self.position}>"
@@ -204,3 +218,82 @@ class SeatVote(CreatedMixin, Base):
 
     def __repr__(self) -> str:
         return f"<SeatVote seat={self.seat_id} option={self.option_id} {self.vote.value}>"
+
+
+class Statement(CreatedMixin, Base):
+    """A body's written statement (立场陈述) in a round: one per body, replaceable until the
+    round closes (each version is in the audit log)."""
+
+    __tablename__ = "round_statement"
+    __table_args__ = (UniqueConstraint("round_id", "body"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("consultation_round.id"))
+    body: Mapped[Body] = mapped_column(str_enum(Body))
+    author_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    text: Mapped[str] = mapped_column(Text)
+    text_html: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(default=clock.now)
+
+    author: Mapped[User] = relationship()
+
+
+class RoundComment(CreatedMixin, Base):
+    """A verified resident's opinion (意见征集) on a round while it is noticed or open."""
+
+    __tablename__ = "round_comment"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("consultation_round.id"), index=True)
+    author_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    #: the residency the author spoke through (shown as their building)
+    membership_id: Mapped[int] = mapped_column(ForeignKey("membership.id"))
+    text: Mapped[str] = mapped_column(Text)
+    idempotency_key: Mapped[str | None] = mapped_column(String(40))
+
+    author: Mapped[User] = relationship()
+
+
+class MinutesState(str, enum.Enum):
+    #: the moderator is writing them
+    DRAFT = "draft"
+    #: submitted: each attending body confirms or objects
+    CONFIRMING = "confirming"
+    #: every attending body confirmed this revision; never edited again
+    PUBLISHED = "published"
+
+
+class Minutes(CreatedMixin, Base):
+    """会议纪要 of one round. Editing before publication starts a new revision, which every
+    attending body must confirm afresh."""
+
+    __tablename__ = "round_minutes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("consultation_round.id"), unique=True)
+    author_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    text: Mapped[str] = mapped_column(Text)
+    text_html: Mapped[str] = mapped_column(Text)
+    revision: Mapped[int] = mapped_column(default=1)
+    state: Mapped[MinutesState] = mapped_column(str_enum(MinutesState),
+                                                default=MinutesState.DRAFT)
+    submitted_at: Mapped[datetime | None]
+    published_at: Mapped[datetime | None]
+
+
+class MinutesConfirmation(CreatedMixin, Base):
+    """One attending body's answer to one revision of the minutes: confirmed, or objected
+    to with a note."""
+
+    __tablename__ = "minutes_confirmation"
+    __table_args__ = (UniqueConstraint("minutes_id", "revision", "body"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    minutes_id: Mapped[int] = mapped_column(ForeignKey("round_minutes.id"))
+    revision: Mapped[int]
+    body: Mapped[Body] = mapped_column(str_enum(Body))
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    confirmed: Mapped[bool]
+    note: Mapped[str] = mapped_column(Text, default="")
+
+    user: Mapped[User] = relationship()

@@ -13,7 +13,6 @@ import hashlib
 from datetime import datetime, timedelta
 from fractions import Fraction
 
-from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -22,23 +21,29 @@ from civic import clock, permissions
 from civic.accounts.models import User
 from civic.audit import operations as audit
 from civic.audit.chain import canonical_json
-from civic.communities.models import Membership, Role
+from civic.communities.models import Community, Membership, Role
 from civic.consultation import rules
 from civic.consultation.models import (
     Consultation,
     ConsultationState,
     FundingSource,
+    Minutes,
+    MinutesConfirmation,
+    MinutesState,
     Option,
     Round,
+    RoundComment,
     RoundState,
     Seat,
     SeatVote,
+    Statement,
 )
 from civic.consultation.rules import Body, Rule, Vote
 from civic.database import for_update
 from civic.domain import DomainError, Invalid, NotAllowed, Unprocessable
 from civic.extensions import db
 from civic.issues.models import Issue, IssueState
+from civic.text import render_markdown
 
 #: the option every round has, stored in the record's language (views may translate it)
 STATUS_QUO_TITLE = "维持现状"
@@ -62,8 +67,10 @@ def _frozen() -> DomainError:
 
 # --- reading -------------------------------------------------------------------------
 
-def notice_days() -> int:
-    return int(current_app.config.get("ROUND_NOTICE_DAYS", 3))
+def notice_days(community_id: int) -> int:
+    """The community's notice period for rounds (会议通知提前天数, default 3)."""
+    community = db.session.get(Community, community_id)
+    return community.notice_days if community is not None else 3
 
 
 def consultation_of(issue: Issue) -> Consultation | None:
@@ -113,13 +120,14 @@ def frozen_payload(rnd: Round) -> dict:
             "description": o.description, "cost_fen": o.cost_fen,
             "funding_source": o.funding_source.value if o.funding_source else None,
             "executor": o.executor.value if o.executor else None,
-            "status_quo": o.is_status_quo,
+            "status_quo": o.is_status_quo, "owners_item": o.owners_item,
         } for o in options_of(rnd.id)],
         "seats": [{"id": s.id, "body": s.body.value, "title": s.title, "holder": holders[s.id]}
                   for s in seats_of(rnd.id)],
         "rule": rnd.rule.value,
         "quorum": f"{rnd.quorum_num}/{rnd.quorum_den}",
         "closes_at": rnd.closes_at,
+        "guests": rnd.guests.splitlines(),
     }
 
 
@@ -160,6 +168,13 @@ def _rule(value) -> Rule:
         return Rule(value)
     except ValueError:
         raise Invalid(_("请选择一种表决规则。"), field="rule") from None
+
+
+def _guests(value: str) -> str:
+    lines = [line.strip() for line in (value or "").splitlines() if line.strip()]
+    if len(lines) > 10 or any(len(line) > 60 for line in lines):
+        raise Invalid(_("列席单位最多 10 个，每个不超过 60 字。"), field="guests")
+    return "\n".join(lines)
 
 
 def _quorum(value) -> Fraction:
@@ -207,8 +222,10 @@ def open_consultation(actor: User, issue: Issue) -> Consultation:
 def schedule_round(actor: User, consultation: Consultation, agenda: str, place: str,
                    online: bool, starts_at: datetime, closes_at: datetime,
                    rule: Rule | str = rules.DEFAULT_RULE,
-                   quorum: Fraction | str = rules.DEFAULT_QUORUM) -> Round:
-    """Publish the notice of the next round, at least ROUND_NOTICE_DAYS before it starts.
+                   quorum: Fraction | str = rules.DEFAULT_QUORUM, guests: str = "") -> Round:
+    """Publish the notice of the next round, at least the community's notice period before
+    it starts. `guests` names invited outside offices (one per line) that attend without
+    a vote.
     The round gets its 维持现状 option at once.
 
     Raises NotAllowed, Invalid (fields, short notice), DomainError (consultation closed, or
@@ -230,16 +247,18 @@ def schedule_round(actor: User, consultation: Consultation, agenda: str, place: 
     if not place and not online:
         raise Invalid(_("请填写会议地点，或选择线上会议。"), field="place")
     starts_at, closes_at = _aware(starts_at, "starts_at"), _aware(closes_at, "closes_at")
-    now, days = clock.now(), notice_days()
+    now, days = clock.now(), notice_days(c.community_id)
     if starts_at < now + timedelta(days=days):
         raise Invalid(_("会议通知须至少提前 %(days)d 天发布。", days=days), field="starts_at")
     if closes_at <= starts_at:
         raise Invalid(_("表决截止时间须晚于会议开始时间。"), field="closes_at")
     rule, q = _rule(rule), _quorum(quorum)
+    guests = _guests(guests)
     number = (db.session.scalar(select(func.max(Round.number)).where(
         Round.consultation_id == c.id)) or 0) + 1
     rnd = Round(consultation_id=c.id, community_id=c.community_id, number=number,
                 state=RoundState.NOTICED, agenda=agenda, place=place[:80], online=bool(online),
+                guests=guests,
                 starts_at=starts_at, closes_at=closes_at, notice_at=now, rule=rule,
                 quorum_num=q.numerator, quorum_den=q.denominator)
     db.session.add(rnd)
@@ -300,8 +319,11 @@ def remove_seat(actor: User, rnd: Round, seat_id: int) -> None:
 
 
 def add_option(actor: User, rnd: Round, title: str, description: str, cost_fen: int,
-               funding_source: FundingSource | str, executor: Body | str) -> Option:
+               funding_source: FundingSource | str, executor: Body | str,
+               owners_item: int | None = None) -> Option:
     """A plan (方案) with its estimated cost in fen, funding source and executing body.
+    `owners_item` marks a plan that is one of the matters Civil Code Art. 278 reserves to
+    the owners (1–9): if adopted, it needs an owners' ballot before it becomes a decision.
 
     Raises NotAllowed, Invalid, DomainError (frozen)."""
     locked = _editable(actor, rnd)
@@ -324,16 +346,21 @@ def add_option(actor: User, rnd: Round, title: str, description: str, cost_fen: 
         executor = None
     if executor not in rules.REQUIRED_BODIES:
         raise Invalid(_("请选择负责实施的一方（居委会、业委会或物业）。"), field="executor")
+    if owners_item in ("", None):
+        owners_item = None
+    elif isinstance(owners_item, bool) or not isinstance(owners_item, int) \
+            or not 1 <= owners_item <= 9:
+        raise Invalid(_("请选择《民法典》第二百七十八条所列的事项。"), field="owners_item")
     position = (db.session.scalar(select(func.max(Option.position)).where(
         Option.round_id == locked.id)) or 0) + 1
     option = Option(round_id=locked.id, position=position, title=title,
                     description=description, cost_fen=cost_fen, funding_source=funding_source,
-                    executor=executor)
+                    executor=executor, owners_item=owners_item)
     db.session.add(option)
     db.session.flush()
     audit.record("round.option_add", locked, actor=actor, option=option.id, position=position,
                  cost_fen=cost_fen, funding_source=funding_source.value,
-                 executor=executor.value)
+                 executor=executor.value, owners_item=owners_item)
     return option
 
 
@@ -410,6 +437,7 @@ def open_round(actor: User, rnd: Round) -> Round:
                  frozen_hash=frozen_hash, rule=locked.rule.value,
                  quorum=f"{locked.quorum_num}/{locked.quorum_den}",
                  seats=len(seats), options=len(options_of(locked.id)))
+    _tell_seats(locked, "round.opened")
     return locked
 
 
@@ -531,6 +559,7 @@ def close_round(actor: User | None, rnd: Round) -> Round:
             audit.record("consultation.close", object_type="consultation",
                          object_id=locked.consultation_id, community_id=locked.community_id,
                          actor=actor, round=locked.number, adopted=adopted)
+    _tell_seats(locked, "round.closed")
     return locked
 
 
@@ -547,3 +576,330 @@ def close_due_rounds() -> int:
             continue   # closed meanwhile by a moderator
         closed += 1
     return closed
+
+
+# --- notices to the seats ------------------------------------------------------------
+
+def _issue_of(rnd: Round) -> Issue:
+    return db.session.scalar(select(Issue).join(Consultation, Consultation.issue_id == Issue.id)
+                             .where(Consultation.id == rnd.consultation_id))
+
+
+def round_link(rnd: Round) -> str:
+    """The round page's path (notifications store links, not URLs with a host)."""
+    issue = _issue_of(rnd)
+    community = db.session.get(Community, rnd.community_id)
+    return f"/c/{community.slug}/issues/{issue.number}/rounds/{rnd.number}"
+
+
+def _tell_seats(rnd: Round, kind: str) -> int:
+    from civic.notifications.operations import notify
+    issue = _issue_of(rnd)
+    return notify([s.user_id for s in seats_of(rnd.id)], kind, community_id=rnd.community_id,
+                  link=round_link(rnd), number=issue.number, title=issue.title,
+                  round=rnd.number)
+
+
+def remind_closing_rounds() -> int:
+    """The job: once per round, tell the seats that voting closes within 24 hours.
+    A guarded UPDATE makes the reminder go out once however many jobs run."""
+    now = clock.now()
+    due = list(db.session.scalars(select(Round.id).where(
+        Round.state == RoundState.OPEN, Round.reminded_at.is_(None),
+        Round.closes_at > now, Round.closes_at <= now + timedelta(hours=24))
+        .order_by(Round.id)))
+    sent = 0
+    for round_id in due:
+        res = db.session.execute(update(Round).where(
+            Round.id == round_id, Round.reminded_at.is_(None)).values(reminded_at=now))
+        if res.rowcount == 1:
+            _tell_seats(db.session.get(Round, round_id), "round.closing")
+            sent += 1
+    return sent
+
+
+def update_notice(actor: User, rnd: Round, agenda: str, place: str, online: bool,
+                  guests: str = "") -> Round:
+    """Correct the notice's agenda, place and invited offices before voting opens.
+    Raises NotAllowed, Invalid, DomainError (frozen)."""
+    locked = _editable(actor, rnd)
+    agenda, place = (agenda or "").strip(), (place or "").strip()
+    if not agenda:
+        raise Invalid(_("请填写本轮议程。"), field="agenda")
+    if len(agenda) > MAX_TEXT:
+        raise Invalid(_("议程不能超过 5000 字。"), field="agenda")
+    if not place and not online:
+        raise Invalid(_("请填写会议地点，或选择线上会议。"), field="place")
+    locked.agenda, locked.place, locked.online = agenda, place[:80], bool(online)
+    locked.guests = _guests(guests)
+    db.session.flush()
+    audit.record("round.notice", locked, actor=actor, online=locked.online)
+    return locked
+
+
+def checklist(rnd: Round) -> list[dict]:
+    """Per seat: how many of the round's options it has voted on (为表决清单)."""
+    options = len(options_of(rnd.id))
+    counts = dict(db.session.execute(
+        select(SeatVote.seat_id, func.count(SeatVote.id)).where(SeatVote.round_id == rnd.id)
+        .group_by(SeatVote.seat_id)).all())
+    return [{"seat": s, "voted": counts.get(s.id, 0), "options": options,
+             "done": counts.get(s.id, 0) >= options} for s in seats_of(rnd.id)]
+
+
+def seat_of(user: User, rnd: Round) -> Seat | None:
+    if not getattr(user, "is_authenticated", False):
+        return None
+    return db.session.scalar(select(Seat).where(Seat.round_id == rnd.id,
+                                                Seat.user_id == user.id))
+
+
+def votes_of_seat(seat: Seat) -> dict[int, SeatVote]:
+    return {v.option_id: v for v in db.session.scalars(
+        select(SeatVote).where(SeatVote.seat_id == seat.id))}
+
+
+# --- statements (立场陈述) -------------------------------------------------------------
+
+def statement_bodies(user: User, rnd: Round) -> list[Body]:
+    """The bodies `user` may write the statement for in this round: the bodies of their
+    staff roles here among the round's seated bodies (居民代表: a resident seat holder)."""
+    seated = {s.body for s in seats_of(rnd.id)} | set(rules.REQUIRED_BODIES)
+    out = []
+    for body in (Body.COMMITTEE, Body.ASSOCIATION, Body.PROPERTY, Body.RESIDENT):
+        if body not in seated:
+            continue
+        if body is Body.RESIDENT:
+            seat = seat_of(user, rnd)
+            if seat is not None and seat.body is Body.RESIDENT:
+                out.append(body)
+        elif seat_membership(user, rnd.community_id, body) is not None:
+            out.append(body)
+    return out
+
+
+def statements_of(rnd: Round) -> list[Statement]:
+    order = {b: i for i, b in enumerate(Body)}
+    return sorted(db.session.scalars(select(Statement).where(Statement.round_id == rnd.id)),
+                  key=lambda st: order[st.body])
+
+
+def post_statement(user: User, rnd: Round, body: Body | str, text: str) -> Statement:
+    """The body's one written statement for the round; posting again replaces it until the
+    round closes (each version is audited). Raises NotAllowed, Invalid, DomainError."""
+    try:
+        body = Body(body)
+    except ValueError:
+        raise Invalid(_("请选择以哪一方的名义陈述。"), field="body") from None
+    if body not in statement_bodies(user, rnd):
+        raise NotAllowed(_("只有该方的工作人员可以发表这一方的立场陈述。"))
+    locked = _lock(rnd.id)
+    if locked.state is RoundState.CLOSED:
+        raise DomainError(_("这一轮已经结束，立场陈述不能再修改。"))
+    text = (text or "").strip()
+    if not text:
+        raise Invalid(_("请写下立场陈述。"), field="text")
+    if len(text) > MAX_TEXT:
+        raise Invalid(_("立场陈述不能超过 5000 字。"), field="text")
+    now = clock.now()
+    st = db.session.scalar(select(Statement).where(Statement.round_id == locked.id,
+                                                   Statement.body == body))
+    replaced = st is not None
+    if st is None:
+        st = Statement(round_id=locked.id, body=body, author_id=user.id, text=text,
+                       text_html=render_markdown(text), updated_at=now)
+        db.session.add(st)
+    else:
+        st.author_id, st.text, st.text_html, st.updated_at = (user.id, text,
+                                                              render_markdown(text), now)
+    db.session.flush()
+    audit.record("round.statement", locked, actor=user, body=body.value, replaced=replaced,
+                 sha256=hashlib.sha256(text.encode("utf-8")).hexdigest())
+    return st
+
+
+# --- residents' opinions (意见征集) ---------------------------------------------------
+
+def comments_of(rnd: Round) -> list[RoundComment]:
+    return list(db.session.scalars(select(RoundComment).where(RoundComment.round_id == rnd.id)
+                                   .order_by(RoundComment.id)))
+
+
+def can_comment(user: User, rnd: Round) -> bool:
+    return (rnd.state in (RoundState.NOTICED, RoundState.OPEN)
+            and permissions.residency(user, rnd.community_id) is not None)
+
+
+def add_round_comment(user: User, rnd: Round, text: str,
+                      idempotency_key: str | None = None) -> RoundComment:
+    """A verified resident's opinion while the round is noticed or open.
+    Raises NotAllowed (not a verified resident here), DomainError (closed), Invalid."""
+    m = permissions.residency(user, rnd.community_id)
+    if m is None:
+        raise NotAllowed(_("只有本小区的认证居民可以发表意见。"))
+    # the round's lock: the state is current, and a double submit finds the first one
+    rnd = _lock(rnd.id)
+    if rnd.state not in (RoundState.NOTICED, RoundState.OPEN):
+        raise DomainError(_("这一轮已经结束，意见征集已截止。"))
+    text = (text or "").strip()
+    if not text:
+        raise Invalid(_("请写下你的意见。"), field="text")
+    if len(text) > MAX_REASON:
+        raise Invalid(_("意见不能超过 2000 字。"), field="text")
+    if idempotency_key:
+        existing = db.session.scalar(select(RoundComment).where(
+            RoundComment.round_id == rnd.id, RoundComment.author_id == user.id,
+            RoundComment.idempotency_key == idempotency_key))
+        if existing is not None:
+            return existing
+    comment = RoundComment(round_id=rnd.id, author_id=user.id, membership_id=m.id, text=text,
+                           idempotency_key=(idempotency_key or None) and idempotency_key[:40])
+    db.session.add(comment)
+    db.session.flush()
+    audit.record("round.comment", comment, actor=user, community_id=rnd.community_id,
+                 round=rnd.id)
+    return comment
+
+
+# --- minutes (会议纪要) -----------------------------------------------------------------
+
+def minutes_of(rnd: Round) -> Minutes | None:
+    return db.session.scalar(select(Minutes).where(Minutes.round_id == rnd.id))
+
+
+def attending_bodies(rnd: Round) -> list[Body]:
+    """The bodies that held seats in the round: each must confirm the minutes."""
+    seated = {s.body for s in seats_of(rnd.id)}
+    return [b for b in Body if b in seated]
+
+
+def confirmations_of(minutes: Minutes) -> dict[Body, MinutesConfirmation]:
+    """This revision's answers, by body."""
+    return {c.body: c for c in db.session.scalars(select(MinutesConfirmation).where(
+        MinutesConfirmation.minutes_id == minutes.id,
+        MinutesConfirmation.revision == minutes.revision))}
+
+
+def _lock_minutes(rnd: Round) -> Minutes | None:
+    return db.session.execute(for_update(select(Minutes).where(Minutes.round_id == rnd.id))
+                              ).scalar_one_or_none()
+
+
+def write_minutes(actor: User, rnd: Round, text: str) -> Minutes:
+    """The moderator writes or revises the minutes once voting has closed. Revising minutes
+    that are out for confirmation starts a new revision: every body confirms again.
+    Published minutes are never edited. Raises NotAllowed, Invalid, DomainError."""
+    _require_moderator(actor, rnd.community_id)
+    locked = _lock(rnd.id)
+    if locked.state is not RoundState.CLOSED:
+        raise DomainError(_("表决结束后才能撰写会议纪要。"))
+    text = (text or "").strip()
+    if not text:
+        raise Invalid(_("请填写会议纪要。"), field="text")
+    if len(text) > 20000:
+        raise Invalid(_("会议纪要不能超过 20000 字。"), field="text")
+    minutes = _lock_minutes(locked)
+    if minutes is None:
+        minutes = Minutes(round_id=locked.id, author_id=actor.id, text=text,
+                          text_html=render_markdown(text), revision=1,
+                          state=MinutesState.DRAFT)
+        db.session.add(minutes)
+    elif minutes.state is MinutesState.PUBLISHED:
+        raise DomainError(_("会议纪要已经公布，不能再修改。"))
+    else:
+        if minutes.state is MinutesState.CONFIRMING:
+            minutes.revision += 1
+            minutes.state = MinutesState.DRAFT
+            minutes.submitted_at = None
+        minutes.text, minutes.text_html, minutes.author_id = text, render_markdown(text), actor.id
+    db.session.flush()
+    audit.record("minutes.write", minutes, actor=actor, community_id=locked.community_id,
+                 round=locked.id, revision=minutes.revision,
+                 sha256=hashlib.sha256(text.encode("utf-8")).hexdigest())
+    return minutes
+
+
+def submit_minutes(actor: User, rnd: Round) -> Minutes:
+    """Send the draft to the attending bodies for confirmation, and tell their seats."""
+    _require_moderator(actor, rnd.community_id)
+    _lock(rnd.id)
+    minutes = _lock_minutes(rnd)
+    if minutes is None:
+        raise DomainError(_("请先撰写会议纪要。"))
+    if minutes.state is not MinutesState.DRAFT:
+        raise DomainError(_("会议纪要已提交确认或已公布。"))
+    minutes.state, minutes.submitted_at = MinutesState.CONFIRMING, clock.now()
+    db.session.flush()
+    audit.record("minutes.submit", minutes, actor=actor, community_id=rnd.community_id,
+                 round=rnd.id, revision=minutes.revision)
+    _tell_seats(rnd, "minutes.confirm")
+    return minutes
+
+
+def confirm_minutes(user: User, rnd: Round, confirmed: bool, note: str = "") -> Minutes:
+    """The user's body (through their seat in this round) confirms the current revision,
+    or objects with a note. The last body's confirmation publishes the minutes.
+    Raises NotAllowed (no seat), Invalid (objection without a note), DomainError."""
+    seat = seat_of(user, rnd)
+    if seat is None or seat_membership(user, rnd.community_id, seat.body) is None:
+        raise NotAllowed(_("只有参加本轮会议的各方可以确认会议纪要。"))
+    _lock(rnd.id)
+    minutes = _lock_minutes(rnd)
+    if minutes is None or minutes.state is not MinutesState.CONFIRMING:
+        raise DomainError(_("会议纪要不在确认阶段。"))
+    note = (note or "").strip()
+    if not confirmed and not note:
+        raise Invalid(_("提出异议须写明意见。"), field="note")
+    if len(note) > MAX_REASON:
+        raise Invalid(_("意见不能超过 2000 字。"), field="note")
+    answers = confirmations_of(minutes)
+    if seat.body in answers:
+        raise DomainError(_("%(body)s已经答复过这一版会议纪要。", body=seat.body.label))
+    db.session.add(MinutesConfirmation(minutes_id=minutes.id, revision=minutes.revision,
+                                       body=seat.body, user_id=user.id,
+                                       confirmed=bool(confirmed), note=note))
+    db.session.flush()
+    audit.record("minutes.confirm" if confirmed else "minutes.object", minutes, actor=user,
+                 community_id=rnd.community_id, round=rnd.id, revision=minutes.revision,
+                 body=seat.body.value)
+    answers = confirmations_of(minutes)
+    if all(b in answers and answers[b].confirmed for b in attending_bodies(rnd)):
+        minutes.state, minutes.published_at = MinutesState.PUBLISHED, clock.now()
+        db.session.flush()
+        audit.record("minutes.publish", minutes, actor=user, community_id=rnd.community_id,
+                     round=rnd.id, revision=minutes.revision)
+    return minutes
+
+
+# --- escalation ------------------------------------------------------------------------
+
+def escalate(actor: User, consultation: Consultation, note: str) -> Consultation:
+    """Refer a consultation whose last round reached no decision to the street office
+    (街道): recorded on the issue and sent to the community's observers. Once.
+    Raises NotAllowed, Invalid, DomainError."""
+    _require_moderator(actor, consultation.community_id)
+    c = db.session.execute(for_update(select(Consultation).where(
+        Consultation.id == consultation.id))).scalar_one()
+    last = db.session.scalar(select(Round).where(Round.consultation_id == c.id)
+                             .order_by(Round.number.desc()).limit(1))
+    if c.state is not ConsultationState.OPEN or last is None \
+            or last.state is not RoundState.CLOSED or last.adopted_option_id is not None:
+        raise DomainError(_("只有协商未能形成决定时才能提请街道协调。"))
+    if c.escalated_at is not None:
+        raise DomainError(_("本次协商已经提请街道协调。"))
+    note = (note or "").strip()
+    if not note:
+        raise Invalid(_("请说明提请街道协调的原因。"), field="note")
+    if len(note) > MAX_REASON:
+        raise Invalid(_("说明不能超过 2000 字。"), field="note")
+    c.escalated_at, c.escalated_by_id, c.escalation_note = clock.now(), actor.id, note
+    db.session.flush()
+    audit.record("consultation.escalate", c, actor=actor, round=last.number)
+    from civic.notifications.operations import notify, staff_ids
+    issue = db.session.get(Issue, c.issue_id)
+    community = db.session.get(Community, c.community_id)
+    notify(staff_ids(c.community_id, Role.OBSERVER), "consultation.escalated",
+           community_id=c.community_id,
+           link=f"/c/{community.slug}/issues/{issue.number}/consultation",
+           number=issue.number, title=issue.title)
+    return c

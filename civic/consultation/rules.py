@@ -67,6 +67,16 @@ from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
 
+
+def N_(message: str) -> str:
+    """Marks a label for extraction (the identity)."""
+    return message
+
+
+#: how labels are shown: the identity here; the app installs its gettext (civic.i18n)
+translate = N_
+
+
 __all__ = [
     "DEFAULT_QUORUM",
     "DEFAULT_RULE",
@@ -91,7 +101,7 @@ class Body(str, enum.Enum):
 
     @property
     def label(self) -> str:
-        return _BODY_LABELS[self]
+        return translate(_BODY_LABELS[self])
 
 
 class Vote(str, enum.Enum):
@@ -101,7 +111,7 @@ class Vote(str, enum.Enum):
 
     @property
     def label(self) -> str:
-        return _VOTE_LABELS[self]
+        return translate(_VOTE_LABELS[self])
 
 
 class Rule(str, enum.Enum):
@@ -112,21 +122,21 @@ class Rule(str, enum.Enum):
 
     @property
     def label(self) -> str:
-        return _RULE_LABELS[self]
+        return translate(_RULE_LABELS[self])
 
 
 _BODY_LABELS = {
-    Body.COMMITTEE: "居委会",
-    Body.ASSOCIATION: "业委会",
-    Body.PROPERTY: "物业",
-    Body.RESIDENT: "居民代表",
+    Body.COMMITTEE: N_("居委会"),
+    Body.ASSOCIATION: N_("业委会"),
+    Body.PROPERTY: N_("物业"),
+    Body.RESIDENT: N_("居民代表"),
 }
-_VOTE_LABELS = {Vote.AGREE: "同意", Vote.OPPOSE: "反对", Vote.ABSTAIN: "弃权"}
+_VOTE_LABELS = {Vote.AGREE: N_("同意"), Vote.OPPOSE: N_("反对"), Vote.ABSTAIN: N_("弃权")}
 _RULE_LABELS = {
-    Rule.CONSENSUS: "三方一致",
-    Rule.MAJORITY_EACH: "各方分别过半数",
-    Rule.MAJORITY_ALL: "全体席位过半数",
-    Rule.TWO_THIRDS_ALL: "全体席位三分之二",
+    Rule.CONSENSUS: N_("三方一致"),
+    Rule.MAJORITY_EACH: N_("各方分别过半数"),
+    Rule.MAJORITY_ALL: N_("全体席位过半数"),
+    Rule.TWO_THIRDS_ALL: N_("全体席位三分之二"),
 }
 
 #: The three bodies every round must seat.

@@ -38,6 +38,12 @@ FROZEN = "轮次已开始，规则、选项和席位不可更改；如需修改�
 THREE = (("mod", Body.COMMITTEE), ("assoc", Body.ASSOCIATION), ("prop", Body.PROPERTY))
 
 
+def set_notice_days(app, h, days: int) -> None:
+    from civic.communities.models import Community
+    db.session.get(Community, h.community.id).notice_days = days
+    db.session.flush()
+
+
 def U(person) -> User:
     return db.session.get(User, person.id)
 
@@ -287,7 +293,7 @@ def test_scheduling_rules(app, hall, ctx):
         ops.schedule_round(mod, c, "议程", "会议室", False, later(days=2, hours=23),
                            later(days=3))
     assert e.value.field == "starts_at" and "3" in e.value.message
-    app.config["ROUND_NOTICE_DAYS"] = 1
+    set_notice_days(app, h, 1)
     with pytest.raises(Invalid) as e:
         ops.schedule_round(mod, c, "议程", "会议室", False, later(days=2), later(days=2))
     assert e.value.field == "closes_at"
