@@ -43,6 +43,15 @@ from decimal import ROUND_HALF_UP, Decimal, Inexact, InvalidOperation, localcont
 from fractions import Fraction
 from typing import Literal
 
+
+def N_(message: str) -> str:
+    """Marks a label for extraction (the identity)."""
+    return message
+
+
+#: how labels are shown: the identity here; the app installs its gettext (civic.i18n)
+translate = N_
+
 #: person key of the developer; the same reserved value as civic.roster.parse.DEVELOPER_REF
 DEVELOPER_KEY = "__developer__"
 
@@ -53,15 +62,15 @@ SilentRule = Literal["agree", "majority"] | None
 SILENT_RULES: tuple[SilentRule, ...] = (None, "agree", "majority")
 
 _ITEM_LABELS = {
-    1: "制定和修改业主大会议事规则",
-    2: "制定和修改管理规约",
-    3: "选举业主委员会或者更换业主委员会成员",
-    4: "选聘和解聘物业服务企业或者其他管理人",
-    5: "使用建筑物及其附属设施的维修资金",
-    6: "筹集建筑物及其附属设施的维修资金",
-    7: "改建、重建建筑物及其附属设施",
-    8: "改变共有部分的用途或者利用共有部分从事经营活动",
-    9: "有关共有和共同管理权利的其他重大事项",
+    1: N_("制定和修改业主大会议事规则"),
+    2: N_("制定和修改管理规约"),
+    3: N_("选举业主委员会或者更换业主委员会成员"),
+    4: N_("选聘和解聘物业服务企业或者其他管理人"),
+    5: N_("使用建筑物及其附属设施的维修资金"),
+    6: N_("筹集建筑物及其附属设施的维修资金"),
+    7: N_("改建、重建建筑物及其附属设施"),
+    8: N_("改变共有部分的用途或者利用共有部分从事经营活动"),
+    9: N_("有关共有和共同管理权利的其他重大事项"),
 }
 
 
@@ -81,7 +90,7 @@ class Item(enum.IntEnum):
     @property
     def label(self) -> str:
         """The Code's own wording, for ballots and published results."""
-        return _ITEM_LABELS[self.value]
+        return translate(_ITEM_LABELS[self.value])
 
     @property
     def needs_three_quarters(self) -> bool:
