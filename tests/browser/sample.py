@@ -95,3 +95,163 @@ def build_community(app, make, make_issue) -> dict:
             "membership_id": membership_id, "unit_id": units[0].id,
             "n": {"accepted": n_acc, "declined": n_dec, "merged": n_mer, "waiting": n_wait,
                   "ruled": n_rule, "collecting": n_col, "hidden": n_hid, "draft": n_draft}}
+
+
+def build_governance(app, make, make_issue, d: dict) -> dict:
+    """Add to the sample community (build_community's `d`) what the consultation, decision
+    and ballot pages show, through the operations: an association member; issue numbers
+    `n["consulting"]` (round 1 closed without agreement, minutes published; round 2 open,
+    one option voted on, a statement and a resident's opinion), `n["noticed"]` (round 1
+    noticed and half prepared), `n["fresh"]` (in consultation, no round yet) and
+    `n["decided"]` (its decision in the publicity period with one answered and one open
+    objection); building 3 with three verified owners; ballot `ballot_open` (open, one owner
+    has voted) and `ballot_counted` (provisional result, one objection). Time is moved with
+    the clock and released at the end, so every period still runs when the pages load.
+    Returns the additions (merged into `d` too)."""
+    from datetime import timedelta
+
+    from civic import clock
+    from civic.accounts.models import User
+    from civic.ballots import operations as ballot_ops
+    from civic.communities.models import Community
+    from civic.consultation import operations as cops
+    from civic.consultation.models import FundingSource
+    from civic.consultation.rules import Body, Vote
+    from civic.decisions import operations as dops
+    from civic.issues import operations as issue_ops
+    from civic.issues.models import Issue
+    from civic.triage import operations as triage_ops
+    from civic.triage.models import Body as TriageBody
+
+    c = d["c"]
+    assoc = make.staff(c, "association", title="业委会主任")
+    b3 = make.building(c, "3号楼")
+    units = [make.unit(c, building=b3, number=no, area=area, owner=make.owner(c, name))
+             for no, area, name in (("101", "88.00", "周"), ("102", "92.50", "吴"),
+                                    ("201", "101.20", "郑"))]
+    owners = [make.resident(c, unit=u) for u in units]
+
+    def U(person):
+        return db.session.get(User, person.id)
+
+    def accepted(title: str) -> tuple[int, int]:
+        iid, number = make_issue(c, author=d["resident"], need=1, title=title, category="停车",
+                                 body="南门附近车辆乱停，消防通道经常被堵。")
+        with _ops_context(app):
+            issue_ops.cosign(U(owners[0]), iid, "支持")
+            triage_ops.accept(U(d["moderator"]), db.session.get(Issue, iid),
+                              TriageBody.PROPERTY, [TriageBody.COMMITTEE])
+            db.session.commit()
+        return iid, number
+
+    seats = (("moderator", Body.COMMITTEE), ("assoc", Body.ASSOCIATION),
+             ("manager", Body.PROPERTY))
+    people = {"moderator": d["moderator"], "assoc": assoc, "manager": d["manager"]}
+
+    def prepare(con, title: str, cost_fen: int):
+        mod = U(d["moderator"])
+        starts = clock.now() + timedelta(days=4)
+        rnd = cops.schedule_round(mod, con, agenda=f"{title}\n请各方提出意见", place="居委会二楼",
+                                  online=False, starts_at=starts,
+                                  closes_at=starts + timedelta(hours=2),
+                                  guests="街道城管中队")
+        for who, body in seats:
+            cops.add_seat(mod, rnd, U(people[who]), body)
+        plan = cops.add_option(mod, rnd, title, "由物业组织施工，工期 10 天", cost_fen,
+                               FundingSource.PUBLIC_INCOME, Body.PROPERTY)
+        return rnd, plan
+
+    def vote_and_close(rnd, plan, oppose: bool) -> None:
+        clock.freeze(rnd.starts_at)
+        cops.open_round(U(d["moderator"]), rnd)
+        status_quo = cops.options_of(rnd.id)[0]
+        for who, _body in seats:
+            against = oppose and who == "assoc"
+            cops.cast_vote(U(people[who]), rnd.id, plan.id,
+                           Vote.OPPOSE if against else Vote.AGREE,
+                           "费用偏高，请先比价" if against else "")
+            cops.cast_vote(U(people[who]), rnd.id, status_quo.id, Vote.OPPOSE, "必须处理")
+        clock.freeze(rnd.closes_at)
+        cops.close_round(U(d["moderator"]), rnd)
+        cops.write_minutes(U(d["moderator"]), rnd, "会议纪要：三方到会，**逐项表决**。")
+        cops.submit_minutes(U(d["moderator"]), rnd)
+        for who, _body in seats:
+            cops.confirm_minutes(U(people[who]), rnd, True)
+
+    consulting, n_cons = accepted("南门停车位重新划线")
+    noticed, n_not = accepted("非机动车棚扩建")
+    fresh, n_fresh = accepted("快递柜移位")
+    decided, n_dec = accepted("单元楼道重新粉刷")
+    clock.freeze(clock.now())
+    try:
+        with _ops_context(app):
+            mod = U(d["moderator"])
+            # decided: one round adopts the plan; the decision is published and objected to
+            con = cops.open_consultation(mod, db.session.get(Issue, decided))
+            rnd, plan = prepare(con, "楼道墙面粉刷", 2_360_000)
+            vote_and_close(rnd, plan, oppose=False)
+            decision = dops.publish(mod, db.session.get(Issue, decided),
+                                    summary="采纳楼道粉刷方案。", lead=Body.PROPERTY,
+                                    due_on=clock.now().date() + timedelta(days=60),
+                                    budget_fen=2_360_000,
+                                    funding_source=FundingSource.PUBLIC_INCOME)
+            first = dops.file_objection(U(d["resident"]), decision, "粉刷期间楼道通风怎么保证？")
+            dops.file_objection(U(owners[1]), decision, "涂料要用环保的。")
+            dops.answer_objection(mod, first, "施工期间每天开窗通风，使用低气味涂料。")
+            db.session.commit()
+
+            # consulting: round 1 without agreement, round 2 open
+            con = cops.open_consultation(mod, db.session.get(Issue, consulting))
+            rnd1, plan1 = prepare(con, "南门停车位重新划线（方案一）", 1_250_050)
+            vote_and_close(rnd1, plan1, oppose=True)
+            db.session.commit()
+            rnd2, plan2 = prepare(con, "南门停车位重新划线（方案二）", 980_000)
+            cops.post_statement(U(d["manager"]), rnd2, Body.PROPERTY, "物业支持方案二，可在一周内完成。")
+            cops.add_round_comment(U(d["resident"]), rnd2, "希望保留两个访客车位。")
+            clock.freeze(rnd2.starts_at)
+            cops.open_round(mod, rnd2)
+            cops.cast_vote(U(assoc), rnd2.id, plan2.id, Vote.AGREE, "费用合理")
+            db.session.commit()
+
+            # noticed: round 1 has a notice, two of three seats and no option yet
+            con = cops.open_consultation(mod, db.session.get(Issue, noticed))
+            rnd3 = cops.schedule_round(mod, con, agenda="非机动车棚扩建方案", place="",
+                                       online=True, starts_at=clock.now() + timedelta(days=5),
+                                       closes_at=clock.now() + timedelta(days=5, hours=3))
+            cops.add_seat(mod, rnd3, mod, Body.COMMITTEE)
+            cops.add_seat(mod, rnd3, U(d["manager"]), Body.PROPERTY)
+            cops.open_consultation(mod, db.session.get(Issue, fresh))
+            db.session.commit()
+
+            # ballots in building 3: one open, one counted with an objection
+            community = db.session.get(Community, c.id)
+            opens = clock.now() + timedelta(days=community.notice_days, hours=1)
+            ballot_open = ballot_ops.schedule(
+                mod, community, title="3号楼外墙维修使用专项维修资金",
+                question="是否同意使用专项维修资金维修3号楼外墙？", item=5, opens_at=opens,
+                closes_at=opens + timedelta(days=30), building_ids=[b3.id])
+            counted = ballot_ops.schedule(
+                mod, community, title="3号楼楼顶设置广告牌", question="是否同意在楼顶设置广告牌？",
+                item=8, opens_at=opens, closes_at=opens + timedelta(days=2),
+                building_ids=[b3.id])
+            db.session.commit()
+            clock.freeze(opens)
+            ballot_ops.open_ballot(mod, ballot_open)
+            ballot_ops.open_ballot(mod, counted)
+            ballot_ops.vote_online(U(owners[0]), ballot_open, "yes")
+            for owner, choice in zip(owners, ("yes", "yes", "no")):
+                ballot_ops.vote_online(U(owner), counted, choice)
+            db.session.commit()
+            clock.freeze(counted.closes_at)
+            ballot_ops.count(mod, counted)
+            ballot_ops.file_objection(U(owners[2]), counted, "我家的反对票是否计入了？")
+            community.threshold_households = 3     # as build_community left it
+            out = {"assoc": assoc, "owners": owners, "decision_version": decision.version,
+                   "ballot_open": ballot_open.number, "ballot_counted": counted.number,
+                   "round_ids": (rnd1.id, rnd2.id, rnd3.id)}
+            db.session.commit()
+    finally:
+        clock.freeze(None)
+    d["n"].update(consulting=n_cons, noticed=n_not, fresh=n_fresh, decided=n_dec)
+    d.update(out)
+    return out

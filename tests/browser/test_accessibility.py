@@ -11,7 +11,7 @@ from axe_playwright_python.sync_playwright import Axe
 
 from civic.extensions import db
 from tests.browser.conftest import shot
-from tests.browser.sample import build_community
+from tests.browser.sample import build_community, build_governance
 from tests.browser.test_journeys import login
 from tests.conftest import PASSWORD
 
@@ -150,6 +150,64 @@ def test_every_page_type_has_no_axe_violations(live_app, make, make_issue, phone
     login(adm, base, d["admin"].phone)
     visit(adm, "/admin/communities", "admin-communities")
 
+    assert not problems, "\n".join(problems)
+
+
+def test_consultation_decision_and_ballot_pages_have_no_axe_violations(live_app, make,
+                                                                       make_issue, phone):
+    """The consultation, decision and owners' ballot pages in each state they show, as each
+    role sees them: a round being prepared, open (with a seat's vote panel), closed with
+    named votes; a decision in its publicity period with objections; a ballot open (vote
+    form, receipt, the committee's paper and proxy entry) and counted (result, file,
+    objections)."""
+    base = live_app.config["LIVE_URL"]
+    d = build_community(live_app, make, make_issue)
+    build_governance(live_app, make, make_issue, d)
+    slug, n = d["c"].slug, d["n"]
+    problems: list[str] = []
+
+    def visit(page, path, name, status=200):
+        response = page.goto(base + path)
+        assert response.status == status, (name, path, response.status)
+        problems.extend(check_page(page, name))
+
+    anon = phone(True)
+    res, mod = phone(True), phone(True)
+    login(res, base, d["resident"].phone)
+    login(mod, base, d["moderator"].phone)
+    issue = f"/c/{slug}/issues"
+    cons, dec = f"{issue}/{n['consulting']}", f"{issue}/{n['decided']}/decisions/1"
+    ballots, bo, bc = f"/c/{slug}/ballots", d["ballot_open"], d["ballot_counted"]
+    for path, name in [(f"{cons}/consultation", "consultation-anon"),
+                       (f"{cons}/rounds/1", "round-closed-anon"),
+                       (f"{cons}/rounds/2", "round-open-anon"),
+                       (dec, "decision-publicity-anon"),
+                       (f"/c/{slug}/decisions/", "decisions-list"),
+                       (f"{ballots}/", "ballots-list"), (f"{ballots}/{bo}", "ballot-open-anon"),
+                       (f"{ballots}/{bc}", "ballot-provisional-anon")]:
+        visit(anon, path, name)
+    for path, name in [(dec, "decision-resident"), (f"{cons}/rounds/2", "round-open-resident")]:
+        visit(res, path, name)
+    for page, who, visits in [
+            (phone(True), d["assoc"], [(f"{cons}/rounds/2", "round-open-seat-holder")]),
+            (phone(True), d["owners"][0], [(f"{ballots}/{bo}", "ballot-open-receipt")]),
+            (phone(True), d["owners"][1], [(f"{ballots}/{bo}", "ballot-open-owner"),
+                                           (f"{ballots}/{bc}", "ballot-provisional-owner")])]:
+        login(page, base, who.phone)
+        for path, name in visits:
+            visit(page, path, name)
+    for path, name in [(f"{cons}/consultation", "consultation-moderator"),
+                       (f"{issue}/{n['fresh']}/consultation", "consultation-schedule"),
+                       (f"{issue}/{n['noticed']}/rounds/1", "round-noticed-moderator"),
+                       (f"{issue}/{n['noticed']}/rounds/1/manage", "round-manage"),
+                       (f"{cons}/rounds/2", "round-open-moderator"),
+                       (f"{cons}/rounds/2/manage", "round-manage-frozen"),
+                       (f"{issue}/{n['decided']}/", "issue-decided"),
+                       (dec, "decision-moderator"), (f"{ballots}/new", "ballot-new"),
+                       (f"{ballots}/{bo}/manage", "ballot-manage-open"),
+                       (f"{ballots}/{bc}", "ballot-provisional-moderator"),
+                       (f"{ballots}/{bc}/manage", "ballot-manage-counted")]:
+        visit(mod, path, name)
     assert not problems, "\n".join(problems)
 
 
