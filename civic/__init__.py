@@ -46,12 +46,9 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     import importlib
     for area in ("accounts", "communities", "roster", "verification", "issues",
-                 "notifications", "triage", "moderation"):
+                 "notifications", "triage", "moderation", "consultation", "decisions", "ballots"):
         importlib.import_module(f"civic.{area}.views")  # attaches the routes to the area's bp
         app.register_blueprint(importlib.import_module(f"civic.{area}").bp)
-    # areas whose tables exist before their pages do: load their models all the same
-    for area in ("consultation",):
-        importlib.import_module(f"civic.{area}.models")
 
     from civic import cli
     cli.init_app(app)

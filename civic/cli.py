@@ -72,7 +72,8 @@ def demo_load(slug: str) -> None:
 @jobs_cli.command("run")
 def jobs_run() -> None:
     """Time-based work: expire issues past their collecting window, remind about time
-    limits about to be (or already) missed. Safe to run often."""
+    limits about to be (or already) missed, remind seats and close rounds at their
+    deadline, let decisions whose publicity period ended take effect. Safe to run often."""
     from civic.issues.operations import expire_due
     from civic.triage.operations import flag_clocks
     expired = expire_due()
@@ -81,6 +82,22 @@ def jobs_run() -> None:
     reminders = flag_clocks()
     db.session.commit()
     click.echo(f"time-limit reminders: {reminders}")
+    from civic.consultation.operations import close_due_rounds, remind_closing_rounds
+    from civic.decisions.operations import take_effect_due
+    reminded = remind_closing_rounds()
+    db.session.commit()
+    click.echo(f"rounds closing within 24 hours: {reminded}")
+    closed = close_due_rounds()
+    db.session.commit()
+    click.echo(f"rounds closed at their deadline: {closed}")
+    effective = take_effect_due()
+    db.session.commit()
+    click.echo(f"decisions taking effect: {effective}")
+    from civic.ballots.operations import run_due
+    ballots = run_due()
+    db.session.commit()
+    click.echo("owners' ballots opened: {opened}, counted: {counted}, final: {final}"
+               .format(**ballots))
     # Last, so that mails about what the steps above notified go out in this run.
     from civic.notifications.cli import run_digest, run_send
     run_digest()
@@ -88,7 +105,9 @@ def jobs_run() -> None:
 
 
 def init_app(app: Flask) -> None:
+    from civic.ballots.cli import ballots_cli
     from civic.notifications.cli import notifications_cli
     from civic.roster.cli import roster_cli
-    for group in (admin_cli, audit_cli, demo_cli, jobs_cli, roster_cli, notifications_cli):
+    for group in (admin_cli, audit_cli, demo_cli, jobs_cli, roster_cli, notifications_cli,
+                  ballots_cli):
         app.cli.add_command(group)

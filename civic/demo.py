@@ -103,6 +103,7 @@ def load(slug: str = "huayuan") -> str:
         else:
             community_ops.grant_staff_role(admin, community, user, role, title=extra)
     _demo_issues(community, units, users)
+    _demo_consultations(community, units, users)
     db.session.commit()
     return (f"已创建演示小区“花园小区”（/c/{slug}/）：3 栋楼，{len(units)} 户。"
             f"演示账号密码均为 {DEMO_PASSWORD}（仅供演示）。")
@@ -184,3 +185,174 @@ def _demo_issues(community, units, users) -> None:
         db.session.refresh(issue)
         assert issue.state is IssueState(state), (title, issue.state)
     db.session.flush()
+
+
+def _demo_consultations(community, units, users) -> None:
+    """Joint-meeting history, through the real operations with the clock moved back:
+    a parking issue whose first round found no agreement and whose second round is voting
+    now; a wall repair decided and in its publicity period with objections; a lift for
+    1号楼 whose plan waits for the owners' ballot, which is under way."""
+    from datetime import timedelta
+
+    from civic import clock
+    from civic.ballots import operations as ballot_ops
+    from civic.consultation import operations as rounds
+    from civic.consultation.models import FundingSource
+    from civic.consultation import rules
+    from civic.consultation.rules import Body, Vote
+    from civic.triage.models import Body as Lead
+    from civic.decisions import operations as decisions
+    from civic.issues import operations as issue_ops
+    from civic.triage import operations as triage_ops
+
+    now = clock.now().replace(minute=0, second=0, microsecond=0)
+    mod, assoc, prop = users["13800000001"], users["13800000002"], users["13800000003"]
+    author, rep = users["13800000005"], users["13800000005"]
+    neighbours = [_user(f"1380000{1000 + i}", "") for i in range(30)]
+
+    def at(days: float, hours: float = 0) -> None:
+        clock.freeze(now + timedelta(days=days, hours=hours))
+
+    def accepted_issue(title, category, body, lead, building=None):
+        issue = issue_ops.create_issue(author, community, title=title, body=body,
+                                       category=category, building_id=building,
+                                       place_text="", photos=[])
+        issue_ops.submit(author, issue)
+        for user in neighbours[:20]:
+            issue_ops.cosign(user, issue.id, "")
+        triage_ops.accept(mod, issue, Lead(lead.value),
+                          [Lead(b.value) for b in rules.REQUIRED_BODIES if b is not lead])
+        return issue
+
+    def seat_three(rnd):
+        rounds.add_seat(mod, rnd, mod, Body.COMMITTEE)
+        rounds.add_seat(mod, rnd, assoc, Body.ASSOCIATION)
+        rounds.add_seat(mod, rnd, prop, Body.PROPERTY)
+
+    def vote_all(rnd, table):
+        options = rounds.options_of(rnd.id)
+        for user, marks in table:
+            for option, (vote, reason) in zip(options, marks):
+                rounds.cast_vote(user, rnd.id, option.id, vote, reason)
+
+    def minutes(rnd, text):
+        rounds.write_minutes(mod, rnd, text)
+        rounds.submit_minutes(mod, rnd)
+        for user in (mod, assoc, prop):
+            rounds.confirm_minutes(user, rnd, True)
+
+    try:
+        # 1. parking: round 1 without agreement, round 2 voting now
+        at(-40)
+        parking = accepted_issue(
+            "西侧绿化带改建停车位", "停车",
+            "晚上车位严重不足，车辆停在消防通道上。建议把西侧绿化带的一部分改建为停车位。",
+            Body.PROPERTY)
+        c = rounds.open_consultation(mod, parking)
+        at(-38)
+        r1 = rounds.schedule_round(mod, c, "西侧绿化带是否改建停车位、改建多少", "居委会二楼会议室",
+                                   False, now - timedelta(days=34),
+                                   now - timedelta(days=34, hours=-3), guests="花木街道城管中队")
+        seat_three(r1)
+        rounds.add_option(mod, r1, "西侧绿化带改建 12 个停车位",
+                          "拆除约 300 平方米绿化，铺设植草砖停车位 12 个，收费标准另行公示。",
+                          18_000_000, FundingSource.PUBLIC_INCOME, Body.PROPERTY)
+        at(-34)
+        rounds.open_round(mod, r1)
+        vote_all(r1, [(mod, [(Vote.OPPOSE, "停车位问题确实突出，但维持现状不能解决消防通道被占。"),
+                             (Vote.AGREE, "")]),
+                      (assoc, [(Vote.AGREE, "绿化是全体业主的共有部分，大面积改建需先征求业主意见。"),
+                               (Vote.OPPOSE, "减少绿化过多，不少业主反对。")]),
+                      (prop, [(Vote.OPPOSE, "车位不足已影响消防安全。"), (Vote.AGREE, "")])])
+        at(-34, 3)
+        rounds.close_round(mod, r1)
+        minutes(r1, "三方到会。业委会认为改建 12 个车位减少绿化过多，建议缩小规模并补种绿化；"
+                    "物业同意调整方案。本轮未形成决定，下一轮讨论修订方案。")
+        at(-5)
+        r2 = rounds.schedule_round(mod, c, "修订方案：改建 8 个停车位并补种绿化", "居委会二楼会议室",
+                                   False, now - timedelta(hours=1), now + timedelta(days=2))
+        seat_three(r2)
+        rounds.add_seat(mod, r2, rep, Body.RESIDENT, "居民代表")
+        rounds.add_option(mod, r2, "改建 8 个停车位并补种绿化",
+                          "改建 8 个植草砖车位（约 200 平方米），在北侧空地补种同等面积绿化。",
+                          12_000_000, FundingSource.PUBLIC_INCOME, Body.PROPERTY)
+        rounds.post_statement(assoc, r2, Body.ASSOCIATION,
+                              "业委会征求了 3 号楼业主意见，多数接受缩小规模、补种绿化的修订方案。")
+        rounds.post_statement(prop, r2, Body.PROPERTY,
+                              "物业可在一个月内完工，施工期间临时停车安排在南门空地。")
+        for i, text in enumerate(["希望补种的绿化不要选会掉果子的树。", "支持，消防通道必须畅通。"]):
+            rounds.add_round_comment(neighbours[i], r2, text)
+        at(0, -1)
+        rounds.open_round(mod, r2)
+        vote_all(r2, [(mod, [(Vote.OPPOSE, "维持现状无法解决消防通道被占。"), (Vote.AGREE, "")])])
+
+        # 2. wall repair: decided, in its publicity period, one objection answered
+        at(-30)
+        wall = accepted_issue("2号楼外墙渗水维修", "设施维修",
+                              "2号楼西墙多户雨天渗水，墙面发霉，希望尽快维修。", Body.PROPERTY,
+                              community.buildings[1].id)
+        c = rounds.open_consultation(mod, wall)
+        at(-28)
+        r = rounds.schedule_round(mod, c, "2号楼西墙渗水维修方案", "", True,
+                                  now - timedelta(days=24), now - timedelta(days=24, hours=-2))
+        seat_three(r)
+        rounds.add_option(mod, r, "西墙防水修缮（公共收益支出）",
+                          "西墙整面重做防水层并修复内墙霉斑，质保 5 年。",
+                          8_600_000, FundingSource.PUBLIC_INCOME, Body.PROPERTY)
+        at(-24)
+        rounds.open_round(mod, r)
+        vote_all(r, [(user, [(Vote.OPPOSE, "渗水影响居住，必须维修。"), (Vote.AGREE, "")])
+                     for user in (mod, assoc, prop)])
+        at(-24, 2)
+        rounds.close_round(mod, r)
+        minutes(r, "线上会议，三方一致同意西墙防水修缮方案，由物业组织施工，公共收益支出 8.6 万元。")
+        at(-3)
+        d = decisions.publish(mod, wall, summary="三方一致通过西墙防水修缮方案，由物业在 45 天内完工。",
+                              due_on=(now + timedelta(days=45)).date())
+        at(-2)
+        o = decisions.file_objection(neighbours[3], d, "施工期间脚手架会挡住采光，希望明确工期。")
+        decisions.file_objection(neighbours[4], d, "建议把东墙也一起检查。")
+        at(-1)
+        decisions.answer_objection(mod, o, "施工期约 20 天，脚手架按楼层分段搭设，每段不超过 7 天。")
+
+        # 3. lift for 1号楼: the plan waits for the owners' ballot, which is open
+        at(-20)
+        lift = accepted_issue("1号楼加装电梯方案", "加装电梯",
+                              "1号楼老人多，业委会已征询意向，拟使用专项维修资金加装电梯。",
+                              Body.ASSOCIATION, community.buildings[0].id)
+        c = rounds.open_consultation(mod, lift)
+        at(-19)
+        r = rounds.schedule_round(mod, c, "1号楼加装电梯方案", "1号楼门厅", False,
+                                  now - timedelta(days=15), now - timedelta(days=15, hours=-2))
+        seat_three(r)
+        rounds.add_option(mod, r, "1号楼加装电梯（使用专项维修资金）",
+                          "加装一部 10 层电梯，总价 45 万元，使用 1 号楼专项维修资金。",
+                          45_000_000, FundingSource.MAINTENANCE_FUND, Body.ASSOCIATION,
+                          owners_item=5)
+        at(-15)
+        rounds.open_round(mod, r)
+        vote_all(r, [(user, [(Vote.OPPOSE, "老人上下楼困难，应当加装。"), (Vote.AGREE, "")])
+                     for user in (mod, assoc, prop)])
+        at(-15, 2)
+        rounds.close_round(mod, r)
+        minutes(r, "三方一致同意加装电梯方案。使用专项维修资金属于《民法典》第二百七十八条第五项，"
+                   "须经 1 号楼业主表决。")
+        at(-12)
+        d = decisions.publish(mod, lift, summary="加装电梯方案提交 1 号楼业主表决。",
+                              due_on=(now + timedelta(days=180)).date())
+        ballot = ballot_ops.schedule(mod, community, title="1号楼加装电梯使用专项维修资金",
+                                     question="是否同意使用 1 号楼专项维修资金 45 万元加装电梯？",
+                                     item=5, opens_at=now - timedelta(days=8),
+                                     closes_at=now + timedelta(days=6),
+                                     building_ids=[community.buildings[0].id], decision=d)
+        at(-8)
+        ballot_ops.open_ballot(mod, ballot)
+        ballot_ops.vote_online(author, ballot, "yes")
+        building1 = [u for u in units if u.building_id == community.buildings[0].id]
+        for unit, choice in zip(building1[5:17], ["yes"] * 9 + ["no", "abstain", "yes"]):
+            try:
+                ballot_ops.enter_paper(mod, ballot, f"1号楼-{unit.number}", choice)
+            except Exception:  # an owner of several units already counted
+                continue
+    finally:
+        clock.freeze(None)

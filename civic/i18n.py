@@ -30,6 +30,18 @@ def init_app(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale,
                    default_translation_directories="translations",
                    default_domain="messages")
+    from civic import labels
+    from civic.ballots import art278
+    from civic.consultation import rules
+    labels.install(_label_in_locale)
+    rules.translate = art278.translate = _label_in_locale
+
+
+def _label_in_locale(text: str) -> str:
+    """gettext inside a request (the reader's language); the text itself elsewhere."""
+    from flask import has_request_context
+    from flask_babel import gettext
+    return gettext(text) if has_request_context() else text
 
 
 def compile_catalogs(directory: Path) -> None:

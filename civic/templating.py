@@ -62,6 +62,8 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals.update(can=permissions, role_label=role_label, public_name=public_name,
                                   official_name=official_name,
                                   get_locale=get_locale)
+    from civic.money import format_fen
+    app.jinja_env.filters["yuan"] = format_fen
     app.jinja_env.filters["datetime"] = lambda dt, fmt="yyyy-MM-dd HH:mm": (
         format_datetime(dt, fmt) if dt else "")
     app.jinja_env.filters["area"] = area

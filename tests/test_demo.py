@@ -28,4 +28,16 @@ def test_demo_load_is_complete_and_idempotent(runner, app):
         assert verify_chain().ok
         states = {i.state.value for i in db.session.query(Issue).filter_by(community_id=c.id)}
         assert states == {"draft", "collecting", "awaiting_triage", "expired", "accepted",
-                          "declined"}
+                          "declined", "in_consultation", "decided"}
+        # the joint meeting's history: two rounds on parking (the second voting now), a
+        # decision in its publicity period, a lift plan before the owners of 1号楼
+        from civic.ballots.models import Ballot, BallotState, BallotVote
+        from civic.consultation.models import Round, RoundState
+        from civic.decisions.models import Decision, DecisionState
+        rounds = {(r.number, r.state) for r in db.session.query(Round)}
+        assert (2, RoundState.OPEN) in rounds and (1, RoundState.CLOSED) in rounds
+        assert {d.state for d in db.session.query(Decision)} == {
+            DecisionState.PUBLICITY, DecisionState.AWAITING_BALLOT}
+        ballot = db.session.query(Ballot).one()
+        assert ballot.state is BallotState.OPEN and not ballot.whole_community
+        assert db.session.query(BallotVote).count() >= 10

@@ -68,6 +68,15 @@ class Community(CreatedMixin, Base):
     collect_days: Mapped[int] = mapped_column(default=30, server_default="30")
     #: days the committee has to triage an issue that reached its threshold
     triage_days: Mapped[int] = mapped_column(default=3, server_default="3")
+    #: how many days before a round the notice must be out (会议通知)
+    notice_days: Mapped[int] = mapped_column(default=3, server_default="3")
+    #: the publicity period of a decision (公示期)
+    publicity_days: Mapped[int] = mapped_column(default=7, server_default="7")
+    #: days owners may object to a ballot's provisional result
+    ballot_objection_days: Mapped[int] = mapped_column(default=7, server_default="7")
+    #: the rules of procedure on owners who do not vote in a ballot: NULL (counted for
+    #: nobody, the default), "agree" or "majority" (see civic.ballots.art278)
+    silent_counts_as: Mapped[str | None] = mapped_column(String(10))
 
     buildings: Mapped[list[Building]] = relationship(
         back_populates="community", order_by="Building.sort_key", cascade="all, delete-orphan")

@@ -46,4 +46,8 @@ class RulesForm(FlaskForm):
                                                           NumberRange(1, 365)])
     triage_days = IntegerField(_l("受理时限（天）"), validators=[DataRequired(REQUIRED),
                                                            NumberRange(1, 60)])
+    notice_days = IntegerField(_l("协商会议提前通知（天）"), validators=[Optional(),
+                                                               NumberRange(1, 30)])
+    publicity_days = IntegerField(_l("决议公示期（天）"), validators=[Optional(),
+                                                            NumberRange(1, 60)])
     categories = TextAreaField(_l("议题分类（每行一个）"), validators=[DataRequired(REQUIRED)])

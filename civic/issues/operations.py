@@ -428,8 +428,12 @@ def add_comment(user: User, issue: Issue, body: str, parent_id: int | None = Non
 
 def update_rules(actor: User, community: Community, *, threshold_kind: str, households: int,
                  share_num: int, share_den: int, collect_days: int, triage_days: int,
-                 category_names: list[str]) -> None:
-    """Moderators set the rules; issues already collecting keep their frozen threshold."""
+                 category_names: list[str], notice_days: int | None = None,
+                 publicity_days: int | None = None) -> None:
+    """Moderators set the rules; issues already collecting keep their frozen threshold,
+    rounds already noticed and decisions already published keep their dates."""
+    notice_days = community.notice_days if notice_days is None else notice_days
+    publicity_days = community.publicity_days if publicity_days is None else publicity_days
     ThresholdKind(threshold_kind)
     if not (1 <= households <= 100000):
         raise Invalid(_("户数门槛应在 1 到 100000 之间。"), field="households")
@@ -439,6 +443,10 @@ def update_rules(actor: User, community: Community, *, threshold_kind: str, hous
         raise Invalid(_("征集期应在 1 到 365 天之间。"), field="collect_days")
     if not (1 <= triage_days <= 60):
         raise Invalid(_("受理时限应在 1 到 60 天之间。"), field="triage_days")
+    if not (1 <= notice_days <= 30):
+        raise Invalid(_("会议通知应提前 1 到 30 天。"), field="notice_days")
+    if not (1 <= publicity_days <= 60):
+        raise Invalid(_("公示期应在 1 到 60 天之间。"), field="publicity_days")
     names = [n.strip() for n in category_names if n.strip()]
     if not names or len(names) > 30 or any(len(n) > 20 for n in names) or len(set(names)) != len(names):
         raise Invalid(_("分类：每行一个，不重复，每个不超过 20 字，最多 30 个。"), field="categories")
@@ -446,6 +454,7 @@ def update_rules(actor: User, community: Community, *, threshold_kind: str, hous
     community.threshold_households = households
     community.threshold_share_num, community.threshold_share_den = share_num, share_den
     community.collect_days, community.triage_days = collect_days, triage_days
+    community.notice_days, community.publicity_days = notice_days, publicity_days
     existing = {c.name: c for c in db.session.scalars(select(Category).where(
         Category.community_id == community.id))}
     for c in existing.values():
@@ -458,4 +467,5 @@ def update_rules(actor: User, community: Community, *, threshold_kind: str, hous
     audit.record("community.rules", community, actor=actor, community_id=community.id,
                  threshold_kind=threshold_kind, households=households,
                  share=f"{share_num}/{share_den}", collect_days=collect_days,
-                 triage_days=triage_days, categories=names)
+                 triage_days=triage_days, notice_days=notice_days,
+                 publicity_days=publicity_days, categories=names)

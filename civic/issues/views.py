@@ -309,6 +309,8 @@ def rules(slug: str):
                          share_num=community.threshold_share_num,
                          share_den=community.threshold_share_den,
                          collect_days=community.collect_days, triage_days=community.triage_days,
+                         notice_days=community.notice_days,
+                         publicity_days=community.publicity_days,
                          categories="\n".join(ops.categories(community)))
     else:
         form = RulesForm()
@@ -319,6 +321,8 @@ def rules(slug: str):
                              share_num=form.share_num.data or 1, share_den=form.share_den.data or 5,
                              collect_days=form.collect_days.data,
                              triage_days=form.triage_days.data,
+                             notice_days=form.notice_days.data,
+                             publicity_days=form.publicity_days.data,
                              category_names=(form.categories.data or "").splitlines())
         except Invalid as e:
             db.session.rollback()

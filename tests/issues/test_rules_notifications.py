@@ -39,6 +39,28 @@ def test_rules_saved_and_categories_used(app, client, make, auth):
     assert "快递柜" in html and "加装电梯" not in html
 
 
+def test_notice_and_publicity_days_saved_and_bounded(app, client, make, auth):
+    c = make.community()
+    auth.login(make.staff(c, "moderator"))
+    base = {"threshold_kind": "households", "households": "20", "collect_days": "30",
+            "triage_days": "3", "categories": "停车\n其他"}
+    resp = client.post(f"/c/{c.slug}/manage/rules",
+                       data={**base, "notice_days": "0", "publicity_days": "7"})
+    assert resp.status_code == 400
+    assert 'value="0"' in resp.get_data(as_text=True)
+    resp = client.post(f"/c/{c.slug}/manage/rules",
+                       data={**base, "notice_days": "5", "publicity_days": "10"})
+    assert resp.status_code == 303
+    with app.app_context():
+        saved = db.session.get(Community, c.id)
+        assert (saved.notice_days, saved.publicity_days) == (5, 10)
+    # left out, they keep their values
+    resp = client.post(f"/c/{c.slug}/manage/rules", data=base)
+    with app.app_context():
+        saved = db.session.get(Community, c.id)
+        assert (saved.notice_days, saved.publicity_days) == (5, 10)
+
+
 def test_notification_centre(app, client, make, auth):
     user = make.user()
     with app.app_context():

@@ -1,7 +1,7 @@
 """Triage: accept, decline, merge, refer, rulings and precedents, official responses,
 reminders — permissions, notifications and audit included."""
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -224,6 +224,8 @@ def test_first_response_after_acceptance_stops_the_clock(app, client, make, auth
 
 
 def test_reminders_once_when_due_soon_and_once_when_overdue(app, client, make, auth, waiting, runner):
+    # 09:00 in Shanghai: deadlines end at local midnight, so the wall clock must not decide
+    clock.freeze(datetime(2026, 3, 2, 1, 0, tzinfo=UTC))
     c = make.community()
     mod = make.staff(c, "moderator")
     prop = make.staff(c, "property")
