@@ -2,6 +2,7 @@
 Debian's Chromium through Playwright at phone size, with JavaScript on or off."""
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import threading
@@ -47,16 +48,33 @@ def live_app(db_url, tmp_path):
         db.engine.dispose()
 
 
+#: one Playwright and one Chromium per test process. Modules elsewhere import the fixture
+#: below, which makes pytest hold one fixture instance per importing module; a second
+#: sync_playwright() in the same thread fails ("Sync API inside the asyncio loop"), so every
+#: instance hands out the same browser, stopped when the process exits.
+_SHARED: dict = {}
+
+
+def _stop_shared() -> None:
+    b, p = _SHARED.pop("browser", None), _SHARED.pop("playwright", None)
+    if b is not None:
+        b.close()
+    if p is not None:
+        p.stop()
+
+
 @pytest.fixture(scope="session")
 def browser():
     if not shutil.which(CHROMIUM) and not Path(CHROMIUM).exists():
         pytest.fail(f"Chromium not found at {CHROMIUM}: install Debian's chromium "
                     "(.ci/run does it with apt-get)")
-    from playwright.sync_api import sync_playwright
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
+    if "browser" not in _SHARED:
+        from playwright.sync_api import sync_playwright
+        _SHARED["playwright"] = sync_playwright().start()
+        _SHARED["browser"] = _SHARED["playwright"].chromium.launch(executable_path=CHROMIUM,
+                                                                   args=ARGS)
+        atexit.register(_stop_shared)
+    yield _SHARED["browser"]
 
 
 @pytest.fixture
