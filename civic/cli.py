@@ -73,7 +73,8 @@ def demo_load(slug: str) -> None:
 def jobs_run() -> None:
     """Time-based work: expire issues past their collecting window, remind about time
     limits about to be (or already) missed, remind seats and close rounds at their
-    deadline, let decisions whose publicity period ended take effect. Safe to run often."""
+    deadline, let decisions whose publicity period ended take effect, close rating windows
+    (reopening for review what most households rated 不满意). Safe to run often."""
     from civic.issues.operations import expire_due
     from civic.triage.operations import flag_clocks
     expired = expire_due()
@@ -93,6 +94,10 @@ def jobs_run() -> None:
     effective = take_effect_due()
     db.session.commit()
     click.echo(f"decisions taking effect: {effective}")
+    from civic.implementation.ratings import close_due as close_ratings
+    rated, reviewed = close_ratings()
+    db.session.commit()
+    click.echo(f"rating windows closed: {rated}, reopened for review: {reviewed}")
     from civic.ballots.operations import run_due
     ballots = run_due()
     db.session.commit()

@@ -63,7 +63,7 @@ MINUTES_STATES = {MinutesState.DRAFT: _l("草稿"), MinutesState.CONFIRMING: _l(
                   MinutesState.PUBLISHED: _l("已公布")}
 #: issue states in which the issue may have a consultation
 _CONSULTED = {IssueState.ACCEPTED, IssueState.IN_CONSULTATION, IssueState.DECIDED,
-              IssueState.IN_PROGRESS, IssueState.COMPLETED}
+              IssueState.IN_PROGRESS, IssueState.COMPLETED, IssueState.UNDER_REVIEW}
 
 
 def body_label(body) -> str:

@@ -29,6 +29,8 @@ class IssueState(str, enum.Enum):
     DECIDED = "decided"
     IN_PROGRESS = "in_progress"
     COMPLETED = "completed"
+    #: reopened for review (回头看): most households rated the result 不满意
+    UNDER_REVIEW = "under_review"
 
     @property
     def is_public(self) -> bool:
@@ -86,6 +88,14 @@ class Issue(CreatedMixin, Base):
     #: when the threshold was crossed; starts the triage clock
     threshold_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
+    #: when the lead body marked the work completed (已办结); starts the rating window
+    completed_at: Mapped[datetime | None]
+    #: the current rating window: 0 before completion, 1 after, +1 at each completion
+    rating_window: Mapped[int] = mapped_column(default=0, server_default="0")
+    #: when the current window's ratings were tallied (NULL while it is open)
+    rating_closed_at: Mapped[datetime | None]
+    #: when a majority of 不满意 reopened the issue for review (回头看)
+    review_opened_at: Mapped[datetime | None]
 
     # --- exact running tallies, updated under the issue's row lock --------------------
     cosign_count: Mapped[int] = mapped_column(default=0)

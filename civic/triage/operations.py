@@ -25,7 +25,7 @@ MERGE_TARGETS = {IssueState.COLLECTING, IssueState.AWAITING_TRIAGE, IssueState.A
                  IssueState.IN_CONSULTATION}
 #: official responses are posted once an issue is past collecting and not closed
 RESPONDABLE = {IssueState.AWAITING_TRIAGE, IssueState.ACCEPTED, IssueState.IN_CONSULTATION,
-               IssueState.DECIDED, IssueState.IN_PROGRESS}
+               IssueState.DECIDED, IssueState.IN_PROGRESS, IssueState.UNDER_REVIEW}
 
 
 def body_label(body: Body | str) -> str:
