@@ -464,18 +464,19 @@ def _page() -> int:
 
 @bp.route("/decisions/")
 def index(slug: str):
+    from civic.decisions import queries
     community = community_or_404(slug)
-    state = request.args.get("state", "")
-    state = state if state in {s.value for s in DecisionState} else ""
+    categories, buildings = queries.categories_of(community), queries.buildings_of(community)
+    f = queries.parse(request.args, community, buildings)
     page = _page()
-    where = [Decision.community_id == community.id]
-    if state:
-        where.append(Decision.state == DecisionState(state))
-    total = db.session.scalar(select(func.count(Decision.id)).where(*where)) or 0
+    where = queries.conditions(f, community)
+    total = queries.count(f, community)
     rows = db.session.execute(
         select(Decision, Issue.number, Issue.title, Issue.hidden_at)
         .join(Issue, Issue.id == Decision.issue_id).where(*where)
         .order_by(Decision.id.desc()).limit(PER_PAGE).offset((page - 1) * PER_PAGE)).all()
     return render("decisions/index.html", "decisions/_list.html", community=community,
-                  rows=rows, total=total, state=state, page=page,
-                  pages=max(1, -(-total // PER_PAGE)), states=list(DecisionState))
+                  rows=rows, total=total, f=f, state=f.state, page=page,
+                  pages=max(1, -(-total // PER_PAGE)), states=list(DecisionState),
+                  categories=categories, buildings=buildings,
+                  years=queries.years_of(community), fundings=list(FundingSource))
