@@ -44,3 +44,10 @@ class PasswordForm(FlaskForm):
     confirm = PasswordField(_l("再次输入新密码"), validators=[
         DataRequired(REQUIRED), EqualTo("new", _l("两次输入的密码不一致。"))],
         render_kw={"autocomplete": "new-password"})
+
+
+class DeleteAccountForm(FlaskForm):
+    password = PasswordField(_l("当前密码"), validators=[DataRequired(REQUIRED)],
+                             render_kw={"autocomplete": "current-password"})
+    confirm = BooleanField(_l("我已了解：注销后无法恢复，手机号和姓名将被删除"),
+                           validators=[DataRequired(_l("请勾选确认。"))])

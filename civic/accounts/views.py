@@ -1,17 +1,20 @@
 """Thin views: load → authorise → validate → operate → commit → render/redirect."""
 from __future__ import annotations
 
-from flask import flash, redirect, request, session, url_for
+import json
+
+from flask import flash, make_response, redirect, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import select
 
 from civic.accounts import bp
 from civic.accounts import operations as ops
-from civic.accounts.forms import LoginForm, PasswordForm, ProfileForm, RegisterForm
+from civic.accounts.forms import (DeleteAccountForm, LoginForm, PasswordForm, ProfileForm,
+                                  RegisterForm)
 from civic.communities.models import Community
 from civic.domain import Invalid
-from civic.extensions import db, limiter
+from civic.extensions import csrf, db, limiter
 from civic.htmx import render, see_other
 from civic.i18n import LOCALES
 from civic.urls import safe_next
@@ -123,8 +126,47 @@ def change_password():
     return render("accounts/password.html", form=form, status=400 if form.is_submitted() else 200)
 
 
+@bp.route("/account/data.json")
+@login_required
+def export_data():
+    """Everything stored about the user, as a JSON download (个人信息下载)."""
+    from civic.accounts.privacy import export_data as collect
+    body = json.dumps(collect(current_user), ensure_ascii=False, indent=1, sort_keys=True)
+    resp = make_response(body)
+    resp.headers["Content-Type"] = "application/json; charset=utf-8"
+    resp.headers["Content-Disposition"] = 'attachment; filename="civic-my-data.json"'
+    resp.headers["Cache-Control"] = "private, no-store"
+    return resp
+
+
+@bp.route("/account/delete", methods=["GET", "POST"])
+@login_required
+def delete_account():
+    from civic.accounts.privacy import delete_account as delete
+    form = DeleteAccountForm()
+    if form.validate_on_submit():
+        try:
+            delete(current_user, form.password.data)
+        except Invalid as e:
+            getattr(form, e.field).errors.append(e.message)
+        else:
+            db.session.commit()
+            logout_user()
+            session.clear()
+            flash(_("账号已注销。你发表过的内容以“已注销用户”的名义保留在公开记录中。"), "info")
+            return see_other(url_for("accounts.index"))
+    return render("accounts/delete.html", form=form,
+                  status=400 if form.is_submitted() else 200)
+
+
 @bp.route("/locale", methods=["POST"])
+@csrf.exempt
 def set_locale():
+    """Switch the language. Anonymous visitors need no token (it only sets their own
+    session's language), so public pages carry none and can be cached by anyone; a
+    signed-in user's choice is saved to the account, so it is CSRF-checked."""
+    if current_user.is_authenticated:
+        csrf.protect()
     lang = request.form.get("lang")
     if lang in LOCALES:
         session["lang"] = lang
