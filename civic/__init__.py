@@ -24,7 +24,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         n = app.config["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
 
-    from civic import database, errors, i18n, security
+    from civic import caching, database, errors, i18n, security
     from civic.extensions import compress, csrf, db, htmx, limiter, login_manager, migrate
     compress.init_app(app)   # first registered, so it compresses after every other hook
     database.configure(app)
@@ -36,6 +36,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     database.init_app(app)
     i18n.init_app(app)
     security.init_app(app)
+    caching.init_app(app)
     errors.init_app(app)
 
     from civic.accounts import auth
@@ -46,7 +47,8 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     import importlib
     for area in ("accounts", "communities", "roster", "verification", "issues",
-                 "notifications", "triage", "moderation", "consultation", "decisions", "ballots"):
+                 "notifications", "triage", "moderation", "consultation", "decisions", "ballots",
+                 "implementation", "archive", "opendata", "audit"):
         importlib.import_module(f"civic.{area}.views")  # attaches the routes to the area's bp
         app.register_blueprint(importlib.import_module(f"civic.{area}").bp)
 

@@ -104,6 +104,7 @@ def load(slug: str = "huayuan") -> str:
             community_ops.grant_staff_role(admin, community, user, role, title=extra)
     _demo_issues(community, units, users)
     _demo_consultations(community, units, users)
+    _demo_implementation(community, units, users)
     db.session.commit()
     return (f"已创建演示小区“花园小区”（/c/{slug}/）：3 栋楼，{len(units)} 户。"
             f"演示账号密码均为 {DEMO_PASSWORD}（仅供演示）。")
@@ -354,5 +355,135 @@ def _demo_consultations(community, units, users) -> None:
                 ballot_ops.enter_paper(mod, ballot, f"1号楼-{unit.number}", choice)
             except Exception:  # an owner of several units already counted
                 continue
+    finally:
+        clock.freeze(None)
+
+
+def _receipt(seed: int) -> bytes:
+    """A plain image standing in for a photographed receipt."""
+    import io
+
+    from PIL import Image, ImageDraw
+    img = Image.new("RGB", (480, 640), (250, 248, 240))
+    draw = ImageDraw.Draw(img)
+    for row in range(6):
+        y = 80 + row * 80
+        draw.rectangle((40, y, 440 - (seed * 37 + row * 53) % 160, y + 18), fill=(120, 120, 120))
+    draw.rectangle((300, 520, 420, 600), outline=(200, 40, 40), width=6)
+    out = io.BytesIO()
+    img.save(out, "JPEG", quality=70)
+    return out.getvalue()
+
+
+def _demo_implementation(community, units, users) -> None:
+    """Work carried out: new fitness equipment decided two months ago, paid from public
+    income (one payment entered wrongly and reversed), under way; and a repaved path paid
+    from the maintenance fund with the owners' committee's approval, completed."""
+    from datetime import timedelta
+
+    from civic import clock
+    from civic.consultation import operations as rounds
+    from civic.consultation import rules
+    from civic.consultation.models import FundingSource
+    from civic.consultation.rules import Body, Vote
+    from civic.decisions import operations as decisions
+    from civic.implementation import operations as work
+    from civic.issues import operations as issue_ops
+    from civic.triage import operations as triage_ops
+    from civic.triage.models import Body as Lead
+
+    now = clock.now().replace(minute=0, second=0, microsecond=0)
+    mod, assoc, prop = users["13800000001"], users["13800000002"], users["13800000003"]
+    author = users["13800000005"]
+    neighbours = [_user(f"1380000{1000 + i}", "") for i in range(30)]
+
+    def at(days: float, hours: float = 0) -> None:
+        clock.freeze(now + timedelta(days=days, hours=hours))
+
+    def decided(title, category, body, plan, description, cost, funding, lead, start):
+        at(start)
+        issue = issue_ops.create_issue(author, community, title=title, body=body,
+                                       category=category, building_id=None, place_text="",
+                                       photos=[])
+        issue_ops.submit(author, issue)
+        for user in neighbours[:20]:
+            issue_ops.cosign(user, issue.id, "")
+        triage_ops.accept(mod, issue, Lead(lead.value),
+                          [Lead(b.value) for b in rules.REQUIRED_BODIES if b is not lead])
+        c = rounds.open_consultation(mod, issue)
+        at(start + 1)
+        r = rounds.schedule_round(mod, c, plan, "居委会二楼会议室", False,
+                                  now + timedelta(days=start + 5),
+                                  now + timedelta(days=start + 5, hours=2))
+        for user, seat in ((mod, Body.COMMITTEE), (assoc, Body.ASSOCIATION),
+                           (prop, Body.PROPERTY)):
+            rounds.add_seat(mod, r, user, seat)
+        rounds.add_option(mod, r, plan, description, cost, funding, lead)
+        at(start + 5)
+        rounds.open_round(mod, r)
+        for user in (mod, assoc, prop):
+            status_quo, option = rounds.options_of(r.id)
+            rounds.cast_vote(user, r.id, status_quo.id, Vote.OPPOSE, "问题影响安全，不能维持现状。")
+            rounds.cast_vote(user, r.id, option.id, Vote.AGREE, "")
+        at(start + 5, 2)
+        rounds.close_round(mod, r)
+        rounds.write_minutes(mod, r, f"三方一致同意：{plan}。")
+        rounds.submit_minutes(mod, r)
+        for user in (mod, assoc, prop):
+            rounds.confirm_minutes(user, r, True)
+        at(start + 6)
+        d = decisions.publish(mod, issue, summary=f"三方一致通过：{plan}。",
+                              due_on=(now + timedelta(days=start + 60)).date())
+        at(start + 6 + community.publicity_days, 1)
+        decisions.take_effect(None, d)
+        return issue
+
+    def pay(issue, days, amount, payee, purpose, by=prop):
+        at(days)
+        return work.add_expense(by, issue, spent_on=clock.local(clock.now()).date(),
+                                amount_fen=amount, payee=payee, purpose=purpose,
+                                receipts=[_receipt(amount % 97)])
+
+    try:
+        fitness = decided(
+            "健身器材老化需要更换", "设施维修",
+            "中心花园的健身器材锈蚀严重，有两台已经松动，老人锻炼有安全隐患。",
+            "更换中心花园健身器材 8 件", "拆除旧器材，更换为国标户外健身器材 8 件，含安装与两年质保。",
+            3_600_000, FundingSource.PUBLIC_INCOME, Body.PROPERTY, -60)
+        pay(fitness, -40, 1_800_000, "上海某体育设施有限公司", "健身器材预付款（50%）")
+        wrong = pay(fitness, -39, 800_000, "某某五金店", "拆除旧器材用工")
+        at(-38)
+        work.reverse_expense(prop, wrong, "金额录入错误，应为 800 元，已重新登记")
+        pay(fitness, -38, 80_000, "某某五金店", "拆除旧器材用工")
+        at(-37)
+        work.post_update(prop, fitness, status="in_progress",
+                         text="旧器材已全部拆除，地面基础正在浇筑，新器材预计下周到货。", photos=[])
+        at(-20)
+        work.post_update(prop, fitness, status="in_progress",
+                         text="8 件器材中已安装 5 件，剩余 3 件等待厂家补货。", photos=[])
+
+        path = decided(
+            "南门人行道路面破损", "设施维修",
+            "南门进来的人行道多处地砖碎裂翘起，下雨积水，已有老人摔倒。",
+            "南门人行道翻修 120 平方米", "铲除破损地砖，重新找平并铺设透水砖 120 平方米。",
+            2_400_000, FundingSource.MAINTENANCE_FUND, Body.PROPERTY, -90)
+        first = pay(path, -70, 1_500_000, "上海某市政工程有限公司", "人行道翻修工程款")
+        at(-69)
+        work.review_expense(assoc, first, approved=True, note="与合同金额一致")
+        second = pay(path, -60, 700_000, "上海某市政工程有限公司", "透水砖材料费")
+        at(-59)
+        work.review_expense(assoc, second, approved=True)
+        at(-58)
+        work.post_update(prop, path, status="completed",
+                         text="人行道翻修完成，已通过居委会和业委会现场验收。", photos=[])
+        from civic.implementation import ratings
+        at(-55)
+        for user, (score, resolved, comment) in zip(neighbours, [
+                ("satisfied", True, "路面平整多了，推车方便。"), ("satisfied", True, ""),
+                ("basic", True, "靠近门岗的一段还有点积水。"), ("satisfied", True, ""),
+                ("unsatisfied", False, "施工期间没有提前通知。")]):
+            ratings.rate(user, path, resolved=resolved, score=score, comment=comment)
+        at(-40)
+        ratings.close_due()
     finally:
         clock.freeze(None)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 
-from flask import flash, make_response, redirect, request, session, url_for
+from flask import current_app, flash, make_response, redirect, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import select
@@ -165,7 +165,7 @@ def set_locale():
     """Switch the language. Anonymous visitors need no token (it only sets their own
     session's language), so public pages carry none and can be cached by anyone; a
     signed-in user's choice is saved to the account, so it is CSRF-checked."""
-    if current_user.is_authenticated:
+    if current_user.is_authenticated and current_app.config.get("WTF_CSRF_ENABLED", True):
         csrf.protect()
     lang = request.form.get("lang")
     if lang in LOCALES:

@@ -255,8 +255,10 @@ def add_expense(actor: User, issue: Issue, *, spent_on, amount_fen, payee: str, 
     (field: spent_on, amount, payee, purpose, receipts), DomainError."""
     community = db.session.get(Community, issue.community_id)
     existing = _by_key(actor, idempotency_key)
-    if existing is not None and existing.issue_id == issue.id:
-        return existing
+    if existing is not None:
+        if existing.issue_id == issue.id:
+            return existing
+        raise DomainError(_("这张表单已经提交过了，请刷新页面后重新填写。"))
     d = _lock_decision(issue)
     body = booking_body(actor, community, d)
     if body is None:
@@ -422,8 +424,10 @@ def post_update(actor: User, issue: Issue, *, status, text: str, photos: list[by
         existing = db.session.scalar(select(ProgressUpdate).where(
             ProgressUpdate.author_id == actor.id,
             ProgressUpdate.idempotency_key == idempotency_key))
-        if existing is not None and existing.issue_id == issue.id:
-            return existing
+        if existing is not None:
+            if existing.issue_id == issue.id:
+                return existing
+            raise DomainError(_("这张表单已经提交过了，请刷新页面后重新填写。"))
     community = db.session.get(Community, issue.community_id)
     d = _lock_decision(issue)
     body = posting_body(actor, community, d)

@@ -35,6 +35,9 @@ def _texts() -> dict[str, str]:
         "ballot.provisional": _("业主表决 #%(number)s「%(title)s」计票结果已公示，异议期内可提出异议。"),
         "ballot.final": _("业主表决 #%(number)s「%(title)s」结果已确定。"),
         "ballot.objection_answered": _("你对业主表决 #%(number)s「%(title)s」提出的异议已获答复。"),
+        "expense.review": _("议题 #%(number)s「%(title)s」登记了一笔 %(amount)s 元的专项维修资金支出，请业委会审核。"),
+        "issue.completed": _("议题 #%(number)s「%(title)s」已办结，请查看实施情况并评价。"),
+        "issue.review": _("议题 #%(number)s「%(title)s」评价期结束，%(total)s 户中有 %(unsatisfied)s 户不满意，已转入回头看，请组织复查。"),
         "membership.suspended": _("你在%(community)s的成员身份已被暂停。"),
     }
 

@@ -371,3 +371,16 @@ def test_totals_per_year_and_funding_source_count_only_what_stands(app, hall):
         assert t.years == [2027, 2026]
         assert t.year_total(2026) == 700_000 and t.source_total(mf) == 300_000
         assert t.total == 300_000
+
+
+def test_a_form_key_used_on_another_issue_is_refused_clearly(app, make, effective_public):
+    h = effective_public
+    book_id(app, h, key="form-9")
+    with app.test_request_context("/", method="POST"):
+        from civic.issues.models import Issue
+        second = Issue(community_id=h.community.id, number=99, title="另一个议题",
+                       category="其他", author_id=h.rep.id)
+        with pytest.raises(DomainError, match="已经提交过"):
+            ops.add_expense(U(h.prop), second, spent_on=today(), amount_fen=100, payee="甲",
+                            purpose="乙", receipts=RECEIPT, idempotency_key="form-9")
+    assert count(app, Expense) == 1
