@@ -64,3 +64,4 @@ def test_a_rewritten_chain_is_reported(app, client, is_postgres):
         db.session.commit()
     page = client.get("/audit/").get_data(as_text=True)
     assert "第 2 条记录核验失败" in page
+

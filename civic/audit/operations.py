@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 
 from civic import clock
 from civic.audit.chain import GENESIS, canonical_json, link_hash, record_body
@@ -91,3 +91,17 @@ def head_hash() -> str:
     last = db.session.execute(
         select(AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)).scalar()
     return last or GENESIS
+
+
+def record_hashes(object_type: str, ids) -> dict[str, str]:
+    """The hash of each object's first event — the record of its creation in the chain —
+    by object id (as text). One query, however many objects."""
+    ids = [str(i) for i in ids]
+    if not ids:
+        return {}
+    first = (select(AuditEvent.object_id, func.min(AuditEvent.seq).label("seq"))
+             .where(AuditEvent.object_type == object_type, AuditEvent.object_id.in_(ids))
+             .group_by(AuditEvent.object_id).subquery())
+    return dict(db.session.execute(
+        select(AuditEvent.object_id, AuditEvent.hash).join(first, AuditEvent.seq == first.c.seq)
+    ).all())

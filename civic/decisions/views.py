@@ -20,6 +20,7 @@ from sqlalchemy.orm import selectinload
 from civic import clock
 from civic import permissions as can
 from civic.audit.chain import canonical_json
+from civic.audit.operations import record_hashes
 from civic.ballots.art278 import Item
 from civic.communities.loaders import check, community_or_404
 from civic.communities.models import Community, Membership, Role, Unit
@@ -295,7 +296,8 @@ def _show_page(community: Community, issue: Issue, d: Decision, forms: dict | No
         can_withdraw=is_mod and ops.can_withdraw(d), can_correct=is_mod and ops.can_correct(d),
         owners_item=Item(d.owners_item) if d.owners_item else None,
         funding_label=d.funding_source.label if d.funding_source else None,
-        lead_label=d.lead.label if d.lead else None, forms=base, **extra)
+        lead_label=d.lead.label if d.lead else None, forms=base,
+        record_hash=record_hashes("decision", [d.id]).get(str(d.id)), **extra)
 
 
 @bp.route("/issues/<int:number>/decisions/<int:version>")

@@ -25,8 +25,9 @@ from wtforms import SelectChoice
 
 from civic import clock, uploads
 from civic import permissions as can
-from civic.communities.loaders import community_or_404, require
 from civic.archive.stats import Rate
+from civic.audit.operations import record_hashes
+from civic.communities.loaders import community_or_404, require
 from civic.communities.models import Community
 from civic.consultation.models import FundingSource
 from civic.decisions.models import Decision, DecisionState, Outcome
@@ -264,6 +265,7 @@ def _page(community: Community, issue: Issue, forms: dict | None = None, status:
         "implementation/show.html", fragment, status=status, community=community,
         issue=issue, decision=decision, d=shown, ledger=ledger,
         numbers={line.entry.id: line.entry.number for line in ledger.lines},
+        hashes=record_hashes("expense", [line.entry.id for line in ledger.lines]),
         percent=_percent(ledger.spent_fen, ledger.budget_fen),
         updates=ops.updates_of(issue), work=ops.work_status(issue),
         work_badges=WORK_BADGES, status_badges=STATUS_BADGES,
