@@ -31,6 +31,9 @@ from civic.communities.models import Building, Community, Membership, Owner
 from civic.decisions.models import Decision, DecisionState
 from civic.domain import DomainError, Invalid
 from civic.extensions import db
+from civic.htmx import attach as _attach
+from civic.htmx import form_status as _status
+from civic.htmx import refuse as _fail
 from civic.htmx import render, see_other
 from civic.i18n import N_
 from civic.issues.models import Issue
@@ -58,29 +61,6 @@ def _page(community: Community, b: Ballot, anchor: str = "") -> str:
 
 def _manage_url(community: Community, b: Ballot, anchor: str = "") -> str:
     return url_for("ballots.manage", slug=community.slug, number=b.number) + anchor
-
-
-def _status(code: int) -> int:
-    """An invalid form: 400/422 to browsers, 200 to htmx (it swaps only 2xx answers)."""
-    return 200 if request.htmx else code
-
-
-def _attach(form, e: Invalid) -> None:
-    """Put the operation's message at its field (or above the form when it has none)."""
-    field = form._fields.get(e.field or "")
-    if field is not None:
-        field.errors = [*field.errors, e.message]
-    else:
-        form.form_errors.append(e.message)
-
-
-def _fail(e: DomainError, target: str, hint: str = ""):
-    """A refusal: 403 aborts; anything else is flashed on the page we return to."""
-    db.session.rollback()
-    if e.status == 403:
-        abort(403)
-    flash(f"{e.message}{hint}", "error")
-    return see_other(target)
 
 
 def _local(dt) -> str:

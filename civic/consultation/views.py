@@ -39,6 +39,8 @@ from civic.consultation.models import (Consultation, ConsultationState, FundingS
 from civic.consultation.rules import Body, Rule, Vote
 from civic.domain import DomainError, Invalid, NotAllowed
 from civic.extensions import db, limiter
+from civic.htmx import attach as _attach
+from civic.htmx import form_status as _status
 from civic.htmx import perform, render, see_other
 from civic.issues.models import Issue, IssueState
 from civic.issues.views import issue_or_404
@@ -139,21 +141,6 @@ def _manage_url(community: Community, issue: Issue, rnd: Round, anchor: str = ""
 def _consultation_url(community: Community, issue: Issue, anchor: str = "") -> str:
     return url_for("consultation.show", slug=community.slug, number=issue.number) + (
         f"#{anchor}" if anchor else "")
-
-
-def _attach(form, e: Invalid, aliases: dict[str, str] | None = None) -> None:
-    """Put the operation's message at the form field it names (or at the form)."""
-    name = (aliases or {}).get(e.field, e.field)
-    if name and name in form:
-        field = form[name]
-        field.errors = [*field.errors, e.message]
-    else:
-        form.form_errors.append(e.message)
-
-
-def _status(status: int) -> int:
-    """A fragment's status: 200 for htmx (it swaps only 2xx answers), else `status`."""
-    return 200 if request.htmx else status
 
 
 # --- the issue page's consultation card ----------------------------------------------

@@ -524,14 +524,19 @@ def decision_link(community: Community, issue: Issue, d: Decision) -> str:
     return f"/c/{community.slug}/issues/{issue.number}/decisions/{d.version}"
 
 
-def _tell_residents(d: Decision, issue: Issue, community: Community, kind: str) -> int:
-    """The proposer and the residents of every household that co-signed."""
-    from civic.notifications.operations import notify
+def households_of(issue: Issue) -> set[int]:
+    """The proposer and the residents of every household that co-signed: who hears of
+    the issue's decision and its completion."""
     units = select(Cosign.unit_id).where(Cosign.issue_id == issue.id)
     residents = set(db.session.scalars(select(Membership.user_id).where(
         Membership.community_id == issue.community_id, Membership.role == Role.RESIDENT,
         Membership.status == MembershipStatus.ACTIVE, Membership.unit_id.in_(units))))
     residents.add(issue.author_id)
-    return notify(residents, kind, community_id=issue.community_id,
+    return residents
+
+
+def _tell_residents(d: Decision, issue: Issue, community: Community, kind: str) -> int:
+    from civic.notifications.operations import notify
+    return notify(households_of(issue), kind, community_id=issue.community_id,
                   link=decision_link(community, issue, d), number=issue.number,
                   title=issue.title)

@@ -14,7 +14,7 @@ from fractions import Fraction
 from flask import abort, flash, make_response, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from civic import clock
@@ -34,7 +34,9 @@ from civic.decisions.forms import (FIELD_OF, AnswerForm, CorrectForm, ObjectionF
 from civic.decisions.models import Decision, DecisionState, Objection, Outcome
 from civic.domain import DomainError, Invalid
 from civic.extensions import db
-from civic.htmx import perform, render, see_other
+from civic.htmx import attach, perform, render, see_other
+from civic.htmx import form_status as _status
+from civic.htmx import refuse as _fail
 from civic.issues.models import Issue, IssueState
 from civic.money import format_fen
 from civic.templating import official_name, public_name
@@ -79,19 +81,6 @@ def round_path(community: Community, issue: Issue, number: int) -> str:
 
 # --- form helpers ---------------------------------------------------------------------------
 
-def _attach(form, e: Invalid) -> None:
-    """Put the operation's message at its field (or above the form when it has none)."""
-    field = getattr(form, FIELD_OF.get(e.field, e.field or ""), None)
-    if field is not None:
-        field.errors = [*field.errors, e.message]
-    else:
-        form.form_errors.append(e.message)
-
-
-def _status(code: int) -> int:
-    """An invalid form: 400/422 to browsers, 200 to htmx (it swaps only 2xx answers)."""
-    return 200 if request.htmx else code
-
 
 def _valid(form, names: tuple[str, ...] | None = None) -> bool:
     """validate_on_submit(), counting only the fields in `names` (and the CSRF token)."""
@@ -113,15 +102,6 @@ def _prefill(lead: Body | None, budget_fen: int | None, funding: FundingSource |
     return {"lead": lead.value if lead else None,
             "budget": format_fen(budget_fen) if budget_fen is not None else "",
             "funding_source": funding.value if funding else "", **more}
-
-
-def _fail(e: DomainError, target: str):
-    """A refusal: 403 aborts; anything else is flashed on the page we return to."""
-    db.session.rollback()
-    if e.status == 403:
-        abort(403)
-    flash(e.message, "error")
-    return see_other(target)
 
 
 # --- the issue page's decision panel --------------------------------------------------------
@@ -187,7 +167,7 @@ def new(slug: str, number: int):
                             **(_terms(form) if adopted else {}))
         except Invalid as e:
             db.session.rollback()
-            _attach(form, e)
+            attach(form, e, FIELD_OF)
             status = e.status
         except DomainError as e:
             return _fail(e, back)
@@ -333,7 +313,7 @@ def object_(slug: str, number: int, version: int):
                                idempotency_key=form.idempotency_key.data or None)
         except Invalid as e:
             db.session.rollback()
-            _attach(form, e)
+            attach(form, e, FIELD_OF)
             status = e.status
         except DomainError as e:
             return _fail(e, target)
@@ -362,7 +342,7 @@ def answer(slug: str, number: int, version: int, objection_id: int):
             ops.answer_objection(current_user, o, form.answer.data)
         except Invalid as e:
             db.session.rollback()
-            _attach(form, e)
+            attach(form, e, FIELD_OF)
             status = e.status
         except DomainError as e:
             return _fail(e, target)
@@ -398,7 +378,7 @@ def withdraw(slug: str, number: int, version: int):
             ops.withdraw(current_user, d, form.reason.data)
         except Invalid as e:
             db.session.rollback()
-            _attach(form, e)
+            attach(form, e, FIELD_OF)
             status = e.status
         except DomainError as e:
             return _fail(e, target)
@@ -437,7 +417,7 @@ def correct(slug: str, number: int, version: int):
                               **(_terms(form) if adopted else {}))
         except Invalid as e:
             db.session.rollback()
-            _attach(form, e)
+            attach(form, e, FIELD_OF)
             status = e.status
         except DomainError as e:
             return _fail(e, page)

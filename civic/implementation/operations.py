@@ -373,16 +373,9 @@ def ledger_link(community: Community, issue: Issue) -> str:
 
 
 def _tell_households(issue: Issue, community: Community, kind: str) -> int:
-    """The proposer and the residents of every household that co-signed."""
-    from civic.issues.models import Cosign
-    from civic.communities.models import Membership, MembershipStatus
+    from civic.decisions.operations import households_of
     from civic.notifications.operations import notify
-    units = select(Cosign.unit_id).where(Cosign.issue_id == issue.id)
-    residents = set(db.session.scalars(select(Membership.user_id).where(
-        Membership.community_id == issue.community_id, Membership.role == Role.RESIDENT,
-        Membership.status == MembershipStatus.ACTIVE, Membership.unit_id.in_(units))))
-    residents.add(issue.author_id)
-    return notify(residents, kind, community_id=issue.community_id,
+    return notify(households_of(issue), kind, community_id=issue.community_id,
                   link=ledger_link(community, issue), number=issue.number, title=issue.title)
 
 

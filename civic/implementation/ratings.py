@@ -79,6 +79,16 @@ class Summary:
         return {Score.SATISFIED: self.satisfied, Score.BASIC: self.basic,
                 Score.UNSATISFIED: self.unsatisfied}[score]
 
+    def add(self, score: Score, resolved: bool, n: int) -> None:
+        if score is Score.SATISFIED:
+            self.satisfied += n
+        elif score is Score.BASIC:
+            self.basic += n
+        else:
+            self.unsatisfied += n
+        if resolved:
+            self.resolved += n
+
 
 def summary(issue: Issue, window: int | None = None) -> Summary:
     """The answers of a window (the current one by default). One query."""
@@ -88,15 +98,22 @@ def summary(issue: Issue, window: int | None = None) -> Summary:
             select(Rating.score, Rating.resolved, func.count(Rating.id))
             .where(Rating.issue_id == issue.id, Rating.window_no == window)
             .group_by(Rating.score, Rating.resolved)):
-        if score is Score.SATISFIED:
-            s.satisfied += n
-        elif score is Score.BASIC:
-            s.basic += n
-        else:
-            s.unsatisfied += n
-        if resolved:
-            s.resolved += n
+        s.add(score, resolved, n)
     return s
+
+
+def earlier_summaries(issue: Issue) -> list[Summary]:
+    """The windows before the current one (each ended in a 回头看), oldest first. One
+    query, and none for an issue completed once."""
+    if issue.rating_window <= 1:
+        return []
+    out = {k: Summary(window=k) for k in range(1, issue.rating_window)}
+    for k, score, resolved, n in db.session.execute(
+            select(Rating.window_no, Rating.score, Rating.resolved, func.count(Rating.id))
+            .where(Rating.issue_id == issue.id, Rating.window_no < issue.rating_window)
+            .group_by(Rating.window_no, Rating.score, Rating.resolved)):
+        out[k].add(score, resolved, n)
+    return list(out.values())
 
 
 def rate(user: User, issue: Issue, *, resolved, score, comment: str = "") -> Rating:

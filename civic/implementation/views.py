@@ -20,7 +20,7 @@ import uuid
 from flask import abort, flash, make_response, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy import func, select
+from sqlalchemy import select
 from wtforms import SelectChoice
 
 from civic import clock, uploads
@@ -33,6 +33,9 @@ from civic.consultation.models import FundingSource
 from civic.decisions.models import Decision, DecisionState, Outcome
 from civic.domain import DomainError, Invalid
 from civic.extensions import db
+from civic.htmx import attach as _attach
+from civic.htmx import form_status as _status
+from civic.htmx import refuse as _fail
 from civic.htmx import render, see_other
 from civic.implementation import bp
 from civic.implementation import operations as ops
@@ -100,28 +103,6 @@ def _no_decision(community: Community, issue: Issue, message: str):
 
 
 # --- form helpers ------------------------------------------------------------------------
-
-def _attach(form, e: Invalid) -> None:
-    """Put the operation's message at its field (or above the form when it has none)."""
-    field = form._fields.get(e.field or "")
-    if field is not None:
-        field.errors = [*field.errors, e.message]
-    else:
-        form.form_errors.append(e.message)
-
-
-def _status(code: int) -> int:
-    """An invalid form: 400 to browsers, 200 to htmx (it swaps only 2xx answers)."""
-    return 200 if request.htmx else code
-
-
-def _fail(e: DomainError, target: str):
-    """A refusal: 403 aborts; anything else is flashed on the page we return to."""
-    db.session.rollback()
-    if e.status == 403:
-        abort(403)
-    flash(e.message, "error")
-    return see_other(target)
 
 
 def _files(field) -> list[bytes]:
@@ -191,27 +172,6 @@ def _tally(s: ratings.Summary) -> dict:
             "rate": Rate(s.satisfied + s.basic, s.total).percent}
 
 
-_SCORE_FIELDS = {Score.SATISFIED: "satisfied", Score.BASIC: "basic",
-                 Score.UNSATISFIED: "unsatisfied"}
-
-
-def _earlier(issue: Issue) -> list[ratings.Summary]:
-    """The windows before the current one (each ended in a 回头看), oldest first. One
-    query, and none for an issue completed once."""
-    if issue.rating_window <= 1:
-        return []
-    out = {k: ratings.Summary(window=k) for k in range(1, issue.rating_window)}
-    for k, score, resolved, n in db.session.execute(
-            select(Rating.window_no, Rating.score, Rating.resolved, func.count(Rating.id))
-            .where(Rating.issue_id == issue.id, Rating.window_no < issue.rating_window)
-            .group_by(Rating.window_no, Rating.score, Rating.resolved)):
-        s = out[k]
-        setattr(s, _SCORE_FIELDS[score], getattr(s, _SCORE_FIELDS[score]) + n)
-        if resolved:
-            s.resolved += n
-    return list(out.values())
-
-
 def _comments(issue: Issue) -> list:
     """The non-empty comments of every window, newest first — without anything that could
     name the household (no user, no unit). One query."""
@@ -233,7 +193,7 @@ def _ratings(community: Community, issue: Issue) -> dict | None:
     is_open = ratings.window_open(issue)
     return {"open": is_open, "closes_at": ratings.closes_at(issue),
             "review": issue.state is IssueState.UNDER_REVIEW, "summary": current,
-            "current": _tally(current), "earlier": [_tally(s) for s in _earlier(issue)],
+            "current": _tally(current), "earlier": [_tally(s) for s in ratings.earlier_summaries(issue)],
             "comments": _comments(issue), "mine": mine, "resident": resident,
             # ratings.can_rate, without asking for the household's answer twice
             "may_rate": is_open and resident and mine is None}
