@@ -81,7 +81,7 @@ def test_every_page_type_has_no_axe_violations(live_app, make, make_issue, phone
                        (f"/c/{slug}/issues/{n['collecting']}/", "issue-collecting-anon"),
                        (f"/c/{slug}/issues/{n['accepted']}/", "issue-accepted-anon"),
                        (f"/c/{slug}/issues/{n['hidden']}/", "issue-hidden-anon"),
-                       (f"/c/{slug}/precedents/", "precedents")]:
+                       (f"/c/{slug}/precedents/", "precedents"), ("/api/", "api-docs")]:
         visit(anon, path, name)
     visit(anon, "/no-such-page", "error-404", status=404)
     for path, name in [("/login", "login-errors"), ("/register", "register-errors")]:
