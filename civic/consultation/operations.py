@@ -219,6 +219,41 @@ def open_consultation(actor: User, issue: Issue) -> Consultation:
     return c
 
 
+def can_open_supplement(issue: Issue) -> bool:
+    """Whether a supplementary consultation (补充协商) could start: the issue's plan is in
+    effect, work goes on, the consultation is closed and no supplement waits to be
+    published, balloted or to take effect."""
+    from civic.decisions import operations as decisions
+    if issue.state not in (IssueState.DECIDED, IssueState.IN_PROGRESS):
+        return False
+    c = consultation_of(issue)
+    base = decisions.effective_plan(issue.id)
+    return (c is not None and c.state is ConsultationState.CLOSED and base is not None
+            and decisions.pending_supplement(base) is None
+            and decisions.publish_preview(issue).problem is not None)
+
+
+def open_supplement(actor: User, issue: Issue) -> Consultation:
+    """Reopen the consultation of an issue whose plan is in effect, for rounds on raising
+    its budget (补充协商). The issue stays where it is and the plan stays in effect; a plan
+    the new round adopts is published as a supplementary decision.
+    Raises NotAllowed, DomainError."""
+    _require_moderator(actor, issue.community_id)
+    c = db.session.execute(for_update(select(Consultation).where(
+        Consultation.issue_id == issue.id))).scalar_one_or_none()
+    if c is None or not can_open_supplement(issue):
+        raise DomainError(_("只有决议已生效、正在实施的议题可以发起补充协商；"
+                            "已有补充决议在办理中时不能再发起。"))
+    res = db.session.execute(update(Consultation).where(
+        Consultation.id == c.id, Consultation.state == ConsultationState.CLOSED)
+        .values(state=ConsultationState.OPEN, closed_at=None))
+    if res.rowcount != 1:
+        raise DomainError(_("补充协商已经开始。"))
+    db.session.refresh(c)
+    audit.record("consultation.supplement", c, actor=actor, issue=issue.number)
+    return c
+
+
 def schedule_round(actor: User, consultation: Consultation, agenda: str, place: str,
                    online: bool, starts_at: datetime, closes_at: datetime,
                    rule: Rule | str = rules.DEFAULT_RULE,

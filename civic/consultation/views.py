@@ -188,6 +188,24 @@ def open_consultation(slug: str, number: int):
     return see_other(_consultation_url(community, issue, "schedule"))
 
 
+@bp.route("/issues/<int:number>/consultation/supplement", methods=["POST"])
+@login_required
+def open_supplement(slug: str, number: int):
+    """补充协商: the way to more money for a plan in effect, through a new round."""
+    community, issue = _issue(slug, number)
+    check(can.is_moderator, community)
+    try:
+        ops.open_supplement(current_user, issue)
+    except DomainError as e:
+        db.session.rollback()
+        flash(e.message, "error")
+        return see_other(url_for("implementation.show", slug=slug, number=number))
+    db.session.commit()
+    flash(_("补充协商已开始。请安排新一轮协商，把追加预算的方案（费用、资金来源）提交表决。"),
+          "success")
+    return see_other(_consultation_url(community, issue, "schedule"))
+
+
 def _local_default(days: int, hour: int):
     """A default meeting time: `days` days from today at `hour`:00 Asia/Shanghai."""
     day = clock.local(clock.now()) + timedelta(days=days)
@@ -222,7 +240,9 @@ def _consultation_page(community: Community, issue: Issue, c: Consultation,
     base.update(forms or {})
     schedule = base.get("schedule")
     texts, shared = rule_texts(schedule.quorum.data if schedule is not None else None)
+    from civic.decisions.operations import effective_plan
     return render("consultation/show.html", community=community, issue=issue,
+                  supplement_base=effective_plan(issue.id) if open_ else None,
                   consultation=c, rounds=rounds, adopted=adopted, is_mod=is_mod,
                   pending=pending, forms=base, rule_texts=texts, rule_shared=shared,
                   notice_days=ops.notice_days(community.id), status=status)

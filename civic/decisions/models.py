@@ -43,7 +43,8 @@ class Outcome(str, enum.Enum):
 CONTENT_COLUMNS = ("community_id", "issue_id", "consultation_id", "round_id", "version",
                    "corrects_id", "outcome", "adopted_option_id", "title", "summary",
                    "rule", "tally", "lead", "due_on", "budget_fen", "funding_source",
-                   "owners_item", "correction_note", "content_hash", "published_by_id")
+                   "owners_item", "correction_note", "content_hash", "published_by_id",
+                   "supplements_id")
 
 
 class Decision(CreatedMixin, Base):
@@ -63,6 +64,9 @@ class Decision(CreatedMixin, Base):
     version: Mapped[int]
     #: the decision this one corrects (更正); that one becomes SUPERSEDED
     corrects_id: Mapped[int | None] = mapped_column(ForeignKey("decision.id"), unique=True)
+    #: a supplementary decision (补充决议) of a later round raising the budget of this
+    #: effective decision, which it replaces (SUPERSEDED) when it takes effect itself
+    supplements_id: Mapped[int | None] = mapped_column(ForeignKey("decision.id"), index=True)
     outcome: Mapped[Outcome] = mapped_column(str_enum(Outcome))
     adopted_option_id: Mapped[int | None] = mapped_column(ForeignKey("round_option.id"))
     title: Mapped[str] = mapped_column(String(120))

@@ -54,8 +54,32 @@ def decisions_of(issue: Issue) -> list[Decision]:
 
 
 def standing_decision(issue_id: int) -> Decision | None:
+    """The newest standing decision: a supplementary one in its publicity period before the
+    effective decision it would replace."""
     return db.session.scalar(select(Decision).where(Decision.issue_id == issue_id,
-                                                    Decision.state.in_(STANDING)))
+                                                    Decision.state.in_(STANDING))
+                             .order_by(Decision.version.desc()).limit(1))
+
+
+def effective_plan(issue_id: int) -> Decision | None:
+    """The issue's effective decision adopting a plan: what is being carried out."""
+    return db.session.scalar(select(Decision).where(
+        Decision.issue_id == issue_id, Decision.state == DecisionState.EFFECTIVE,
+        Decision.outcome == Outcome.ADOPTED))
+
+
+def pending_supplement(base: Decision) -> Decision | None:
+    """A supplementary decision of `base` awaiting its owners' ballot or in publicity."""
+    return db.session.scalar(select(Decision).where(
+        Decision.supplements_id == base.id,
+        Decision.state.in_((DecisionState.AWAITING_BALLOT, DecisionState.PUBLICITY))))
+
+
+def supplemented_by(d: Decision) -> Decision | None:
+    """The supplementary decision that replaced `d` (when it took effect)."""
+    return db.session.scalar(select(Decision).where(
+        Decision.supplements_id == d.id, Decision.state.in_(
+            (DecisionState.EFFECTIVE, DecisionState.SUPERSEDED))))
 
 
 def objections_of(decision: Decision) -> list[Objection]:
@@ -132,6 +156,8 @@ def content_payload(d: Decision) -> dict:
         "due_on": d.due_on.isoformat() if d.due_on else None, "budget_fen": d.budget_fen,
         "funding_source": d.funding_source.value if d.funding_source else None,
         "owners_item": d.owners_item, "correction_note": d.correction_note,
+        # only supplementary decisions carry the key, so earlier hashes stay as they were
+        **({"supplements": d.supplements_id} if d.supplements_id is not None else {}),
     }
 
 
@@ -157,6 +183,50 @@ class Preview:
     option: Option | None = None
     outcome: Outcome | None = None
     problem: str | None = None
+    #: for a supplementary decision (补充决议): the effective decision it would replace
+    base: Decision | None = None
+
+    @property
+    def budget_fen(self) -> int | None:
+        """A supplement's total budget: the base's and the adopted plan's added cost."""
+        if self.base is None or self.option is None:
+            return None
+        return self.base.budget_fen + self.option.cost_fen
+
+
+#: the issue states in which work on an effective decision goes on (a supplement is possible)
+UNDER_WAY = (IssueState.DECIDED, IssueState.IN_PROGRESS)
+
+
+def _supplement_preview(issue: Issue, c: Consultation, base: Decision) -> Preview:
+    """Whether the latest round adopted a plan that a supplementary decision can publish:
+    a round after `base`'s, not yet decided, adopting a plan with a cost from the same fund."""
+    if pending_supplement(base) is not None:
+        return Preview(consultation=c, base=base,
+                       problem=_("补充决议已经发布，正在公示或等待业主表决。"))
+    if issue.state not in UNDER_WAY:
+        return Preview(consultation=c, base=base,
+                       problem=_("只有已决议或实施中的议题可以发布补充决议。"))
+    try:
+        rnd = _deciding_round(c)
+    except DomainError as e:
+        return Preview(consultation=c, base=base, problem=e.message)
+    if rnd.id <= base.round_id or db.session.scalar(
+            select(func.count(Decision.id)).where(Decision.round_id == rnd.id)):
+        return Preview(consultation=c, base=base, problem=_(
+            "这个议题已有有效的决议。需要追加预算时，请先发起补充协商，由新一轮协商表决追加方案。"))
+    option = db.session.get(Option, rnd.adopted_option_id) if rnd.adopted_option_id else None
+    if option is None or option.is_status_quo:
+        return Preview(consultation=c, round=rnd, base=base, problem=_(
+            "补充协商没有通过追加方案，原决议和预算不变。"))
+    if option.funding_source is not base.funding_source:
+        return Preview(consultation=c, round=rnd, option=option, base=base, problem=_(
+            "追加方案的资金来源与原决议不同，不能作为补充决议发布。"))
+    if option.cost_fen <= 0:
+        return Preview(consultation=c, round=rnd, option=option, base=base,
+                       problem=_("追加方案须写明追加的费用。"))
+    return Preview(consultation=c, round=rnd, option=option, outcome=Outcome.ADOPTED,
+                   base=base)
 
 
 def publish_preview(issue: Issue) -> Preview:
@@ -164,6 +234,9 @@ def publish_preview(issue: Issue) -> Preview:
     c = rounds.consultation_of(issue)
     if c is None:
         return Preview(problem=_("这个议题还没有进入协商。"))
+    base = effective_plan(issue.id)
+    if base is not None:
+        return _supplement_preview(issue, c, base)
     if standing_decision(issue.id) is not None:
         return Preview(consultation=c, problem=_("这个议题已有有效的决议。"))
     if issue.state is not IssueState.IN_CONSULTATION:
@@ -272,6 +345,9 @@ def publish(actor: User, issue: Issue, *, summary: str = "", lead=None, due_on=N
         Consultation.issue_id == issue.id))).scalar_one_or_none()
     if c is None:
         raise DomainError(_("这个议题还没有进入协商。"))
+    base = effective_plan(issue.id)
+    if base is not None:
+        return _publish_supplement(actor, issue, c, _lock(base.id), summary, due_on)
     if standing_decision(issue.id) is not None:
         raise DomainError(_("这个议题已有有效的决议。"))
     rnd = _deciding_round(c)
@@ -311,6 +387,37 @@ def publish(actor: User, issue: Issue, *, summary: str = "", lead=None, due_on=N
     return d
 
 
+def _publish_supplement(actor: User, issue: Issue, c: Consultation, base: Decision,
+                        summary: str, due_on) -> Decision:
+    """A supplementary decision (补充决议): the plan a later round adopted adds its cost to
+    `base`'s budget. Lead body and fund are the base's; the due date may move. It goes
+    through its own owners' ballot (if the plan needs one) and publicity period; `base`
+    stays effective until it takes effect. Raises Invalid, DomainError."""
+    p = _supplement_preview(issue, c, base)
+    if p.problem:
+        raise DomainError(p.problem)
+    if not (summary or "").strip():
+        raise Invalid(_("请说明为什么需要追加预算、追加的钱用在哪里。"), field="summary")
+    terms = _terms(Outcome.ADOPTED, summary, base.lead, due_on or base.due_on, p.budget_fen,
+                   base.funding_source, p.option)
+    if c.state is ConsultationState.OPEN:
+        c.state, c.closed_at = ConsultationState.CLOSED, clock.now()
+    community = db.session.get(Community, issue.community_id)
+    d = Decision(community_id=issue.community_id, issue_id=issue.id, consultation_id=c.id,
+                 round_id=p.round.id, version=_next_version(issue.id), corrects_id=None,
+                 supplements_id=base.id, outcome=Outcome.ADOPTED,
+                 adopted_option_id=p.option.id, title=p.option.title[:120], rule=p.round.rule,
+                 tally=canonical_json(tally_payload(c)), owners_item=p.option.owners_item,
+                 correction_note="", published_by_id=actor.id, **terms)
+    _insert(d, community, actor, clock.now())
+    audit.record("decision.supplement", d, actor=actor, issue=issue.number, version=d.version,
+                 supplements=base.version, content_hash=d.content_hash, state=d.state.value,
+                 budget_fen=d.budget_fen)
+    if d.state is DecisionState.PUBLICITY:
+        _tell_residents(d, issue, community, "decision.published")
+    return d
+
+
 def correct(actor: User, decision: Decision, *, note: str, summary: str, lead=None,
             due_on=None, budget_fen=None, funding_source=None) -> Decision:
     """A correction (更正): a new version linked to the old one, which becomes SUPERSEDED;
@@ -320,6 +427,8 @@ def correct(actor: User, decision: Decision, *, note: str, summary: str, lead=No
     old = _lock(decision.id)
     if not can_correct(old):
         raise DomainError(_("只有公示中或已生效的决议可以更正。"))
+    if pending_supplement(old) is not None:
+        raise DomainError(_("这项决议的补充决议正在公示或等待业主表决，暂不能更正原决议。"))
     note = (note or "").strip()
     if not note:
         raise Invalid(_("请说明更正的内容和原因。"), field="note")
@@ -327,6 +436,7 @@ def correct(actor: User, decision: Decision, *, note: str, summary: str, lead=No
         raise Invalid(_("更正说明不能超过 2000 字。"), field="note")
     option = db.session.get(Option, old.adopted_option_id) if old.adopted_option_id else None
     terms = _terms(old.outcome, summary, lead, due_on, budget_fen, funding_source, option)
+    was = old.state
     res = db.session.execute(update(Decision).where(
         Decision.id == old.id, Decision.state == old.state)
         .values(state=DecisionState.SUPERSEDED))
@@ -337,6 +447,10 @@ def correct(actor: User, decision: Decision, *, note: str, summary: str, lead=No
     d = Decision(community_id=old.community_id, issue_id=old.issue_id,
                  consultation_id=old.consultation_id, round_id=old.round_id,
                  version=_next_version(old.issue_id), corrects_id=old.id, outcome=old.outcome,
+                 # a pending supplement's correction still supplements; once in effect, the
+                 # decision it replaced is history
+                 supplements_id=old.supplements_id if was is not DecisionState.EFFECTIVE
+                 else None,
                  adopted_option_id=old.adopted_option_id, title=old.title, rule=old.rule,
                  tally=old.tally, owners_item=None, correction_note=note,
                  published_by_id=actor.id, **terms)
@@ -373,9 +487,12 @@ def after_owners_ballot(decision: Decision, approved: bool, ballot_ref: str = ""
 
 
 def _back_to_consultation(d: Decision) -> None:
-    db.session.execute(update(Issue).where(Issue.id == d.issue_id,
-                                           Issue.state == IssueState.DECIDED)
-                       .values(state=IssueState.IN_CONSULTATION))
+    """The consultation reopens for another round. A supplementary decision's issue stays
+    where it is: the decision it would have supplemented is still in effect."""
+    if d.supplements_id is None:
+        db.session.execute(update(Issue).where(Issue.id == d.issue_id,
+                                               Issue.state == IssueState.DECIDED)
+                           .values(state=IssueState.IN_CONSULTATION))
     db.session.execute(update(Consultation).where(Consultation.id == d.consultation_id)
                        .values(state=ConsultationState.OPEN, closed_at=None))
 
@@ -463,13 +580,23 @@ def take_effect(actor: User | None, decision: Decision) -> Decision:
     if refusal is not None:
         raise DomainError(refusal)
     now = clock.now()
+    if d.supplements_id is not None:
+        # the decision it supplements gives way in the same transaction: one effective plan
+        replaced = db.session.execute(update(Decision).where(
+            Decision.id == d.supplements_id, Decision.state == DecisionState.EFFECTIVE)
+            .values(state=DecisionState.SUPERSEDED))
+        if replaced.rowcount != 1:
+            raise DomainError(_("原决议已不再生效，补充决议不能生效。"))
     res = db.session.execute(update(Decision).where(
         Decision.id == d.id, Decision.state == DecisionState.PUBLICITY)
         .values(state=DecisionState.EFFECTIVE, effective_at=now))
     if res.rowcount != 1:
         raise DomainError(_("决议不在公示中。"))
     db.session.refresh(d)
-    audit.record("decision.effective", d, actor=actor, version=d.version)
+    if d.supplements_id is not None:
+        db.session.expire(db.session.get(Decision, d.supplements_id), ["state"])
+    audit.record("decision.effective", d, actor=actor, version=d.version,
+                 **({"replaces": d.supplements_id} if d.supplements_id is not None else {}))
     issue = db.session.get(Issue, d.issue_id)
     community = db.session.get(Community, d.community_id)
     _tell_residents(d, issue, community, "decision.effective")

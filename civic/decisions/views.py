@@ -114,8 +114,8 @@ def decision_status(issue: Issue) -> dict:
         select(Decision).where(Decision.issue_id == issue.id)
         .order_by(Decision.version.desc()).limit(1))
     preview = None
-    if issue.state is IssueState.IN_CONSULTATION and can.is_moderator(current_user,
-                                                                       issue.community_id):
+    if issue.state in (IssueState.IN_CONSULTATION, *ops.UNDER_WAY) and can.is_moderator(
+            current_user, issue.community_id):
         preview = ops.publish_preview(issue)
     return {"decision": d, "can_publish": preview is not None and preview.problem is None,
             "preview": preview}
@@ -127,7 +127,10 @@ def _publish_page(community: Community, issue: Issue, preview: ops.Preview, form
                   status: int = 200):
     option = preview.option
     adopted = preview.outcome is Outcome.ADOPTED
-    if not adopted:
+    if preview.base is not None:
+        form.summary.label.text = _("补充说明（公开）")
+        form.summary.description = _("写明为什么需要追加预算、追加的钱用在哪里。")
+    elif not adopted:
         form.summary.label.text = _("不予实施的理由（公开）")
         form.summary.description = _("本轮没有通过可实施的方案，请说明为什么不予实施、下一步怎么办。")
     return render("decisions/new.html",
@@ -151,20 +154,31 @@ def new(slug: str, number: int):
     back = url_for("issues.show", slug=slug, number=number)
     if request.method == "GET":
         option = preview.option if preview.outcome is Outcome.ADOPTED else None
-        form = PublishForm(formdata=None, data=_prefill(
-            option.executor if option else None, option.cost_fen if option else None,
-            option.funding_source if option else None))
+        if preview.base is not None:
+            form = PublishForm(formdata=None, data={"due_on": preview.base.due_on})
+        else:
+            form = PublishForm(formdata=None, data=_prefill(
+                option.executor if option else None, option.cost_fen if option else None,
+                option.funding_source if option else None))
         return _publish_page(community, issue, preview, form)
     form = PublishForm()
     if preview.problem:
         flash(preview.problem, "error")
         return see_other(back)
     adopted = preview.outcome is Outcome.ADOPTED
+    supplement = preview.base is not None
     status = 400
-    if _valid(form, None if adopted else ("summary",)) and (not adopted or form.require_terms()):
+    if supplement:
+        # the lead body, budget and fund follow from the decision and the plan
+        valid = _valid(form, ("summary", "due_on"))
+        terms = {"due_on": form.due_on.data}
+    else:
+        valid = (_valid(form, None if adopted else ("summary",))
+                 and (not adopted or form.require_terms()))
+        terms = _terms(form) if adopted else {}
+    if valid:
         try:
-            d = ops.publish(current_user, issue, summary=form.summary.data or "",
-                            **(_terms(form) if adopted else {}))
+            d = ops.publish(current_user, issue, summary=form.summary.data or "", **terms)
         except Invalid as e:
             db.session.rollback()
             attach(form, e, FIELD_OF)
@@ -271,6 +285,8 @@ def _show_page(community: Community, issue: Issue, d: Decision, forms: dict | No
                    if c.confirmed],
         corrects=db.session.get(Decision, d.corrects_id) if d.corrects_id else None,
         corrected_by=ops.correction_of(d), versions=ops.decisions_of(issue),
+        supplements=db.session.get(Decision, d.supplements_id) if d.supplements_id else None,
+        supplemented_by=ops.supplemented_by(d),
         objections=_objections(d, community), can_object=ops.can_object(current_user, d),
         is_mod=is_mod, refusal=ops.effect_refusal(d) if is_mod else None,
         can_withdraw=is_mod and ops.can_withdraw(d), can_correct=is_mod and ops.can_correct(d),

@@ -282,7 +282,8 @@ def add_expense(actor: User, issue: Issue, *, spent_on, amount_fen, payee: str, 
     ledger = ledger_of(issue, d)
     if amount_fen > ledger.remaining_fen:
         raise Invalid(_("这笔支出超出批准预算：预算 %(budget)s 元，已计入和待审核共 %(used)s 元，"
-                        "尚余 %(left)s 元。超出预算的支出须先经补充决议批准。",
+                        "尚余 %(left)s 元。超出预算的支出须先经补充决议批准：居委会可以在"
+                        "“实施与支出”页发起补充协商，由联席会议表决追加预算。",
                         budget=format_fen(ledger.budget_fen),
                         used=format_fen(ledger.spent_fen + ledger.pending_fen),
                         left=format_fen(max(0, ledger.remaining_fen))), field="amount")

@@ -223,6 +223,7 @@ def _page(community: Community, issue: Issue, forms: dict | None = None, status:
     base.update(forms or {})
     return render(
         "implementation/show.html", fragment, status=status, community=community,
+        supplement=_supplement(community, issue, decision),
         issue=issue, decision=decision, d=shown, ledger=ledger,
         numbers={line.entry.id: line.entry.number for line in ledger.lines},
         hashes=record_hashes("expense", [line.entry.id for line in ledger.lines]),
@@ -234,6 +235,27 @@ def _page(community: Community, issue: Issue, forms: dict | None = None, status:
         funding_label=shown.funding_source.label if shown.funding_source else None,
         lead_label=shown.lead.label if shown.lead else None, forms=base, rating=rating,
         rating_days=ratings.RATING_DAYS, **extra)
+
+
+def _supplement(community: Community, issue: Issue, decision: Decision | None) -> dict:
+    """Where more money stands (补充决议): a supplementary decision on its way, a supplementary
+    consultation under way, or — for moderators — the way to start one."""
+    from civic.consultation import operations as consultation
+    from civic.consultation.models import Consultation, ConsultationState
+    if decision is None:
+        return {}
+    pending = (select(Decision.id).where(
+        Decision.supplements_id == decision.id,
+        Decision.state.in_((DecisionState.AWAITING_BALLOT, DecisionState.PUBLICITY)))
+        .limit(1).scalar_subquery())
+    row = db.session.execute(select(Consultation.state, pending).where(
+        Consultation.issue_id == issue.id)).first()   # one query for everyone
+    state, pending_id = row if row is not None else (None, None)
+    return {"pending": db.session.get(Decision, pending_id) if pending_id else None,
+            "consulting": state is ConsultationState.OPEN,
+            "may_open": pending_id is None and state is ConsultationState.CLOSED
+            and can.is_moderator(current_user, community)
+            and consultation.can_open_supplement(issue)}
 
 
 @bp.route("/issues/<int:number>/implementation")

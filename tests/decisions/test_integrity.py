@@ -21,7 +21,7 @@ CHANGES = {
     "title": "'改过的标题'", "summary": "'改过的说明'", "budget_fen": "1",
     "tally": "'{}'", "content_hash": "'0000'", "due_on": "NULL", "lead": "'committee'",
     "funding_source": "'other'", "outcome": "'rejected'", "version": "9",
-    "correction_note": "'x'", "rule": "'majority_all'",
+    "correction_note": "'x'", "rule": "'majority_all'", "supplements_id": "1",
 }
 
 
