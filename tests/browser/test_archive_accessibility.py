@@ -1,7 +1,8 @@
 """The archive's and the implementation's page types under axe, lang, labels and 360 px (as
 in test_accessibility): the ledger, progress and ratings as each role sees them (with their
 forms), the spending page, the statistics of a community and of its street, the audit
-page, the data API's documentation and a filtered decisions list."""
+page, the data API's documentation and a filtered decisions list; and the correction and
+publishing forms of decisions and the account deletion page."""
 from __future__ import annotations
 
 from urllib.parse import quote
@@ -28,10 +29,14 @@ def test_archive_and_implementation_pages_have_no_axe_violations(app, live_app, 
         assert response.status == 200, (name, path, response.status)
         problems.extend(check_page(page, name))
 
+    decisions = f"{c}/issues/{h.number}/decisions"
     for who, pages in [
             (h.prop, [(work, "implementation-property")]),
-            (h.mod, [(work, "implementation-moderator")]),
-            (newcomer, [(work, "implementation-rating-form")])]:
+            (h.mod, [(work, "implementation-moderator"),
+                     (f"{decisions}/{d.version}/correct", "decision-correct"),
+                     (f"{decisions}/new", "decision-publish-refused")]),
+            (newcomer, [(work, "implementation-rating-form"),
+                        ("/account/delete", "account-delete")])]:
         page = phone(True)
         login(page, base, who.phone)
         for path, name in pages:
