@@ -1,5 +1,7 @@
-"""The latest migration upgrades a database in use, not only an empty one: the demo, loaded
-at head, is copied into a database at the previous revision, which is then upgraded.
+"""Migrations: from empty to head, down to nothing and up again, on the database kind the
+suite runs on (a throw-away database of its own); and the latest migration upgrades a
+database in use, not only an empty one: the demo, loaded at head, is copied into a
+database at the previous revision, which is then upgraded.
 
 On SQLite a migration that rebuilds a table other rows refer to (Alembic's batch mode)
 fails on such a database while passing on an empty one. The test uses SQLite files of its
@@ -7,19 +9,56 @@ own, so it runs (and means the same) whichever database the rest of the suite us
 from __future__ import annotations
 
 import sqlite3
+import uuid
 
-from flask_migrate import upgrade
-from sqlalchemy import text
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from flask_migrate import downgrade, upgrade
+from sqlalchemy import inspect, text
 
 from civic import create_app
 from civic.extensions import db
-from tests.conftest import _config
+from tests.conftest import PG_SERVER, _admin_engine, _config, _pg_url
 
 PREVIOUS = "0011"
 
 
 def _app(path, tmp_path):
     return create_app(_config(f"sqlite:///{path}", tmp_path))
+
+
+def test_empty_to_head_to_nothing_and_back(tmp_path):
+    """Every downgrade runs, leaves no table behind, and the schema built again matches the
+    models (no drift)."""
+    name = f"civic_mig_{uuid.uuid4().hex[:10]}"
+    if PG_SERVER:
+        admin = _admin_engine()
+        with admin.connect() as c:
+            c.execute(text(f'CREATE DATABASE "{name}"'))
+        url = _pg_url(name)
+    else:
+        url = f"sqlite:///{tmp_path / name}.db"
+    app = create_app(_config(url, tmp_path))
+    try:
+        with app.app_context():
+            upgrade(revision="heads")
+            head = db.session.scalar(text("SELECT version_num FROM alembic_version"))
+            db.session.remove()
+            downgrade(revision="base")
+            left = set(inspect(db.engine).get_table_names()) - {"alembic_version"}
+            upgrade(revision="heads")
+            again = db.session.scalar(text("SELECT version_num FROM alembic_version"))
+            db.session.remove()   # SQLite: let go of the lock before the next connection
+            with db.engine.connect() as conn:
+                diff = compare_metadata(MigrationContext.configure(
+                    conn, opts={"compare_type": True}), db.metadata)
+            db.engine.dispose()
+    finally:
+        if PG_SERVER:
+            with admin.connect() as c:
+                c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            admin.dispose()
+    assert left == set() and again == head and diff == []
 
 
 def _copy_rows(source, target) -> dict[str, int]:

@@ -79,8 +79,9 @@ def downgrade():
     else:
         op.execute("DROP TRIGGER decision_supplement_fixed")
     with op.batch_alter_table('decision', schema=None) as batch_op:
-        batch_op.drop_constraint(batch_op.f('fk_decision_supplements_id_decision'),
-                                 type_='foreignkey')
+        if postgres:  # SQLite's rebuilt table leaves the column's reference out with it
+            batch_op.drop_constraint(batch_op.f('fk_decision_supplements_id_decision'),
+                                     type_='foreignkey')
         batch_op.drop_index(batch_op.f('ix_decision_supplements_id'))
         batch_op.drop_column('supplements_id')
     if not postgres:
