@@ -28,6 +28,9 @@ def load(instance_path: str) -> dict:
     production = os.environ.get("CIVIC_ENV") == "production"
     return {
         "SECRET_KEY": _secret_key(instance_path),
+        #: earlier keys, still accepted for sessions signed before a rotation (comma-separated)
+        "SECRET_KEY_FALLBACKS": [k for k in os.environ.get("SECRET_KEY_FALLBACKS", "")
+                                 .split(",") if k.strip()],
         "SQLALCHEMY_DATABASE_URI": db_url,
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "UPLOAD_FOLDER": os.environ.get("UPLOAD_FOLDER") or str(Path(instance_path) / "uploads"),
