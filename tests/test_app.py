@@ -5,6 +5,7 @@ from alembic.migration import MigrationContext
 
 from civic import create_app
 from civic.extensions import db
+from tests.conftest import PASSWORD
 
 
 def test_security_headers(client):
@@ -113,3 +114,20 @@ def test_responses_are_compressed_for_browsers_that_ask(client, make, auth):
     csv = client.get("/c/x/manage/roster/template.csv", headers=gz)
     assert "Content-Encoding" not in csv.headers
     assert csv.get_data(as_text=True).startswith("\ufeff")
+
+
+def test_each_request_is_logged_as_json_without_personal_data(app, make, caplog):
+    import json
+    import logging
+    user = make.user(display_name="王秀英")
+    caplog.set_level(logging.INFO, logger="civic.request")
+    client = app.test_client()
+    resp = client.post("/login?next=/account", data={"phone": user.phone, "password": PASSWORD})
+    client.get(f"/c/nowhere/issues/?q={user.phone}")
+    lines = [json.loads(r.getMessage()) for r in caplog.records if r.name == "civic.request"]
+    assert [(x["method"], x["path"], x["status"]) for x in lines] == [
+        ("POST", "/login", 303), ("GET", "/c/nowhere/issues/", 404)]
+    assert lines[0]["request_id"] == resp.headers["X-Request-ID"]
+    assert lines[1]["user"] and lines[0]["ms"] >= 0
+    text = caplog.text
+    assert user.phone not in text and "王秀英" not in text and PASSWORD not in text
