@@ -12,6 +12,7 @@ import time
 import uuid
 
 from flask import Flask, g, render_template, request
+from flask_login import current_user
 from sqlalchemy.exc import DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
 
@@ -66,7 +67,6 @@ def init_app(app: Flask) -> None:
 
 
 def _log_request(status: int) -> None:
-    from flask_login import current_user
     started = g.get("request_started")
     user = getattr(current_user, "pseudonym", None) if current_user else None
     request_log.info(json.dumps({

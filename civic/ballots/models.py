@@ -17,6 +17,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from civic.accounts.models import User
 from civic.decisions import models as _decisions  # noqa: F401  (ballot.decision_id)
+from civic.labels import N_, translate
 from civic.models import Base, CreatedMixin, str_enum
 
 #: the person key of the developer's unsold units in files and votes (the issue's format)
@@ -32,6 +33,14 @@ class BallotState(str, enum.Enum):
     PROVISIONAL = "provisional"
     #: every objection answered after the objection period: the result is final
     FINAL = "final"
+
+    @property
+    def label(self) -> str:
+        return translate(_STATE_LABELS[self.value])
+
+
+_STATE_LABELS = {"noticed": N_("已发布通知"), "open": N_("表决中"),
+                 "provisional": N_("暂定结果公示中"), "final": N_("结果已确定")}
 
 
 class Channel(str, enum.Enum):

@@ -38,8 +38,6 @@ from civic.htmx import render, see_other
 from civic.i18n import N_
 from civic.issues.models import Issue
 
-STATE_LABELS = {BallotState.NOTICED: N_("已发布通知"), BallotState.OPEN: N_("表决中"),
-                BallotState.PROVISIONAL: N_("暂定结果公示中"), BallotState.FINAL: N_("结果已确定")}
 STATE_BADGES = {BallotState.NOTICED: "", BallotState.OPEN: "badge-warn",
                 BallotState.PROVISIONAL: "badge-warn", BallotState.FINAL: "badge-ok"}
 SILENT_LABELS = {"agree": N_("计为同意"), "majority": N_("计入多数意见")}
@@ -155,7 +153,7 @@ def index(slug: str):
     community = community_or_404(slug)
     ballots = ops.ballots_of(community.id)
     return render("ballots/index.html", community=community, ballots=ballots,
-                  item_of=art278.Item, state_labels=STATE_LABELS, state_badges=STATE_BADGES,
+                  item_of=art278.Item, state_badges=STATE_BADGES,
                   is_mod=can.is_moderator(current_user, community))
 
 
@@ -287,7 +285,7 @@ def _show_page(community: Community, b: Ballot, forms: dict | None = None, statu
         objections=objections, can_object=ops.can_object(current_user, b), is_mod=is_mod,
         decision=decision, decision_link=decision_url(community, decision) if decision else None,
         silent=_(SILENT_LABELS[silent]) if silent in SILENT_LABELS else None,
-        state_label=_(STATE_LABELS[b.state]),
+        state_label=b.state.label,
         badge_cls=STATE_BADGES[b.state], now=now, **extra)
 
 
@@ -448,7 +446,7 @@ def _manage_page(community: Community, b: Ballot, forms: dict | None = None, sta
                   item=art278.Item(b.item), rows=rows, forms=base, result=result,
                   numbers=_numbers(result) if result else None, now=clock.now(),
                   channel_labels=ops.CHANNEL_LABELS, staff_name=_staff_name,
-                  state_label=_(STATE_LABELS[b.state]), badge_cls=STATE_BADGES[b.state],
+                  state_label=b.state.label, badge_cls=STATE_BADGES[b.state],
                   scope=_scope_text(b), unanswered=ops.unanswered(b)
                   if b.state is BallotState.PROVISIONAL else 0)
 
@@ -618,7 +616,7 @@ def ballot_for_decision(decision: Decision) -> dict:
     is_mod = can.is_moderator(current_user, community)
     return {
         "ballot": b, "community": community,
-        "state_label": _(STATE_LABELS[b.state]) if b else None,
+        "state_label": b.state.label if b else None,
         "state_badge": STATE_BADGES[b.state] if b else None,
         "url": _page(community, b) if b else None,
         "item": art278.Item(b.item) if b else None,

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from flask_babel import gettext as _
-from sqlalchemy import func, select, update
+from sqlalchemy import Select, func, select, update
 
 from civic import clock, permissions
 from civic.accounts.models import User
@@ -61,18 +61,29 @@ def standing_decision(issue_id: int) -> Decision | None:
                              .order_by(Decision.version.desc()).limit(1))
 
 
+def effective_plan_query(issue_id: int) -> Select:
+    """The issue's effective decision adopting a plan (one at most: a supplement replaces
+    the decision it supplements in the transaction that makes it effective)."""
+    return select(Decision).where(
+        Decision.issue_id == issue_id, Decision.state == DecisionState.EFFECTIVE,
+        Decision.outcome == Outcome.ADOPTED)
+
+
 def effective_plan(issue_id: int) -> Decision | None:
     """The issue's effective decision adopting a plan: what is being carried out."""
-    return db.session.scalar(select(Decision).where(
-        Decision.issue_id == issue_id, Decision.state == DecisionState.EFFECTIVE,
-        Decision.outcome == Outcome.ADOPTED))
+    return db.session.scalar(effective_plan_query(issue_id))
+
+
+def pending_supplement_query(base_id: int) -> Select:
+    """Supplementary decisions of decision `base_id` awaiting their owners' ballot or in
+    their publicity period (one at most: publishing refuses a second)."""
+    return select(Decision).where(
+        Decision.supplements_id == base_id,
+        Decision.state.in_((DecisionState.AWAITING_BALLOT, DecisionState.PUBLICITY)))
 
 
 def pending_supplement(base: Decision) -> Decision | None:
-    """A supplementary decision of `base` awaiting its owners' ballot or in publicity."""
-    return db.session.scalar(select(Decision).where(
-        Decision.supplements_id == base.id,
-        Decision.state.in_((DecisionState.AWAITING_BALLOT, DecisionState.PUBLICITY))))
+    return db.session.scalar(pending_supplement_query(base.id))
 
 
 def supplemented_by(d: Decision) -> Decision | None:

@@ -32,7 +32,8 @@ from civic.communities.models import Community, Role
 from civic.consultation.models import FundingSource
 from civic.consultation.rules import Body
 from civic.database import for_update
-from civic.decisions.models import Decision, DecisionState, Outcome
+from civic.decisions import operations as decisions
+from civic.decisions.models import Decision
 from civic.domain import DomainError, Invalid, NotAllowed
 from civic.extensions import db
 from civic.implementation.models import (Expense, ExpenseReceipt, ExpenseReview, ExpenseStatus,
@@ -54,9 +55,7 @@ UNDER_WAY = (IssueState.DECIDED, IssueState.IN_PROGRESS, IssueState.UNDER_REVIEW
 
 def effective_decision(issue: Issue) -> Decision | None:
     """The issue's effective decision that adopted a plan — what is carried out — or None."""
-    return db.session.scalar(select(Decision).where(
-        Decision.issue_id == issue.id, Decision.state == DecisionState.EFFECTIVE,
-        Decision.outcome == Outcome.ADOPTED))
+    return decisions.effective_plan(issue.id)
 
 
 def bodies_of(user, community) -> list[Body]:
@@ -202,9 +201,8 @@ def _today() -> date:
 
 
 def _lock_decision(issue: Issue) -> Decision:
-    d = db.session.execute(for_update(select(Decision).where(
-        Decision.issue_id == issue.id, Decision.state == DecisionState.EFFECTIVE,
-        Decision.outcome == Outcome.ADOPTED))).scalar_one_or_none()
+    d = db.session.execute(for_update(decisions.effective_plan_query(issue.id))
+                           ).scalar_one_or_none()
     if d is None:
         raise DomainError(_("决议生效并通过实施方案后，才能登记支出。"))
     return d

@@ -242,12 +242,11 @@ def _supplement(community: Community, issue: Issue, decision: Decision | None) -
     consultation under way, or — for moderators — the way to start one."""
     from civic.consultation import operations as consultation
     from civic.consultation.models import Consultation, ConsultationState
+    from civic.decisions import operations as decisions
     if decision is None:
         return {}
-    pending = (select(Decision.id).where(
-        Decision.supplements_id == decision.id,
-        Decision.state.in_((DecisionState.AWAITING_BALLOT, DecisionState.PUBLICITY)))
-        .limit(1).scalar_subquery())
+    pending = (decisions.pending_supplement_query(decision.id)
+               .with_only_columns(Decision.id).limit(1).scalar_subquery())
     row = db.session.execute(select(Consultation.state, pending).where(
         Consultation.issue_id == issue.id)).first()   # one query for everyone
     state, pending_id = row if row is not None else (None, None)

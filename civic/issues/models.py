@@ -11,6 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from civic.accounts.models import User
 from civic.communities.models import Building, Membership, Unit
+from civic.labels import N_, translate
 from civic.models import Base, CreatedMixin, str_enum
 
 
@@ -36,6 +37,19 @@ class IssueState(str, enum.Enum):
     def is_public(self) -> bool:
         """Drafts are the author's own; everything from collecting on is public."""
         return self is not IssueState.DRAFT
+
+    @property
+    def label(self) -> str:
+        return translate(_STATE_LABELS[self.value])
+
+
+_STATE_LABELS = {
+    "draft": N_("草稿"), "collecting": N_("征集联署"), "awaiting_triage": N_("待受理"),
+    "expired": N_("未达标"), "withdrawn": N_("已撤回"), "accepted": N_("已受理"),
+    "declined": N_("不予受理"), "merged": N_("已合并"), "referred": N_("已转办"),
+    "in_consultation": N_("协商中"), "decided": N_("已决议"), "in_progress": N_("实施中"),
+    "completed": N_("已办结"), "under_review": N_("回头看"),
+}
 
 
 class ThresholdKind(str, enum.Enum):

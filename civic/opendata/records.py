@@ -22,7 +22,7 @@ from sqlalchemy import Select, func, select
 
 from civic.archive import stats
 from civic.ballots import art278, ballotfile
-from civic.ballots.models import Ballot, BallotState
+from civic.ballots.models import Ballot
 from civic.communities.models import Building, Community
 from civic.decisions import queries
 from civic.decisions.models import Decision, DecisionState, Outcome
@@ -30,7 +30,7 @@ from civic.extensions import db
 from civic.implementation import operations as work
 from civic.implementation.models import Expense, ExpenseReview, Score
 from civic.issues import queries as issue_queries
-from civic.issues.models import Issue, IssueState
+from civic.issues.models import Issue
 from civic.issues.operations import effective_state
 from civic.money import format_fen
 
@@ -40,18 +40,6 @@ DECISION_STATES = {
     DecisionState.SUPERSEDED: _l("已更正"), DecisionState.BALLOT_FAILED: _l("业主表决未通过"),
 }
 OUTCOMES = {Outcome.ADOPTED: _l("通过方案"), Outcome.REJECTED: _l("不予实施")}
-ISSUE_STATES = {
-    IssueState.DRAFT: _l("草稿"), IssueState.COLLECTING: _l("征集联署"),
-    IssueState.AWAITING_TRIAGE: _l("待受理"), IssueState.EXPIRED: _l("未达标"),
-    IssueState.WITHDRAWN: _l("已撤回"), IssueState.ACCEPTED: _l("已受理"),
-    IssueState.DECLINED: _l("不予受理"), IssueState.MERGED: _l("已合并"),
-    IssueState.REFERRED: _l("已转办"), IssueState.IN_CONSULTATION: _l("协商中"),
-    IssueState.DECIDED: _l("已决议"), IssueState.IN_PROGRESS: _l("实施中"),
-    IssueState.COMPLETED: _l("已办结"), IssueState.UNDER_REVIEW: _l("回头看"),
-}
-BALLOT_STATES = {BallotState.NOTICED: _l("已发布通知"), BallotState.OPEN: _l("表决中"),
-                 BallotState.PROVISIONAL: _l("暂定结果公示中"),
-                 BallotState.FINAL: _l("结果已确定")}
 
 
 def iso(dt: datetime | None) -> str | None:
@@ -134,7 +122,7 @@ def issue_records(community: Community, rows) -> list[dict]:
         out.append({
             "number": issue.number, "title": issue.title, "category": issue.category,
             "body": issue.body, "building": building, "place": issue.place_text,
-            "state": state.value, "state_label": str(ISSUE_STATES[state]),
+            "state": state.value, "state_label": state.label,
             "cosigns": issue.cosign_count, "threshold_households": issue.need_households,
             "collecting_at": iso(issue.collecting_at), "expires_at": iso(issue.expires_at),
             "threshold_at": iso(issue.threshold_at), "closed_at": iso(issue.closed_at),
@@ -238,7 +226,7 @@ def ballot_records(community: Community, rows) -> list[dict]:
             "number": b.number, "title": b.title, "question": b.question,
             "item": b.item, "item_label": art278.Item(b.item).label,
             "whole_community": b.whole_community,
-            "state": b.state.value, "state_label": str(BALLOT_STATES[b.state]),
+            "state": b.state.value, "state_label": b.state.label,
             "issue": issue_number if issue_number is not None and issue_hidden is None
             else None,
             "notice_at": iso(b.notice_at), "opens_at": iso(b.opens_at),
