@@ -6,6 +6,7 @@ import io
 import os
 import shutil
 import uuid
+from contextlib import contextmanager
 from decimal import Decimal
 from itertools import count
 from pathlib import Path
@@ -44,6 +45,25 @@ def _config(db_url: str, instance: Path) -> dict:
         "RATELIMIT_STORAGE_URI": "memory://",
         "SERVER_NAME": None,
     }
+
+
+@contextmanager
+def throwaway_database(tmp_path: Path, prefix: str):
+    """The URL of a new, empty database of the kind the suite runs on (PostgreSQL when
+    CIVIC_TEST_DATABASE_URL is set, else a SQLite file), dropped afterwards."""
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    if not PG_SERVER:
+        yield f"sqlite:///{tmp_path / name}.db"
+        return
+    admin = _admin_engine()
+    with admin.connect() as c:
+        c.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield _pg_url(name)
+    finally:
+        with admin.connect() as c:
+            c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
 
 
 def _upgrade(db_url: str, instance: Path) -> None:

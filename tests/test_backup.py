@@ -6,7 +6,6 @@ whose record differs from its manifest is reported."""
 from __future__ import annotations
 
 import json
-import uuid
 from pathlib import Path
 
 import pytest
@@ -16,33 +15,21 @@ from civic import create_app
 from civic.audit.operations import head_hash
 from civic.extensions import db
 from civic.implementation.models import ExpenseReceipt
-from tests.conftest import PG_SERVER, _admin_engine, _config, _pg_url, _upgrade
+from tests.conftest import _config, _upgrade, throwaway_database
 
 
 @pytest.fixture
 def empty_database(tmp_path):
     """A new database with nothing in it (no migration run), and an app on it with an
     upload folder of its own."""
-    name = f"civic_restore_{uuid.uuid4().hex[:10]}"
-    admin = None
-    if PG_SERVER:
-        admin = _admin_engine()
-        with admin.connect() as c:
-            c.execute(text(f'CREATE DATABASE "{name}"'))
-        url = _pg_url(name)
-    else:
-        url = f"sqlite:///{tmp_path / name}.db"
     instance = tmp_path / "restored"
     instance.mkdir()
-    app = create_app(_config(url, instance))
-    yield app, url, instance
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
-    if admin is not None:
-        with admin.connect() as c:
-            c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with throwaway_database(tmp_path, "civic_restore") as url:
+        app = create_app(_config(url, instance))
+        yield app, url, instance
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
 
 
 def _facts(app) -> tuple[str, dict[str, int]]:

@@ -13,7 +13,7 @@ from civic import create_app
 from civic.demo import DEMO_PASSWORD
 from civic.extensions import db
 from tests.conftest import _config
-from tests.test_get_is_safe import _snapshot, _values
+from tests.test_get_is_safe import _snapshot, _urls, _values
 
 
 @pytest.fixture
@@ -32,21 +32,6 @@ def _token(client, path: str) -> str:
     return re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html).group(1)
 
 
-def _post_urls(app, values: dict) -> list[str]:
-    from flask import url_for
-    urls = []
-    for rule in app.url_map.iter_rules():
-        if "POST" not in rule.methods:
-            continue
-        args = {name: values.get(name) or 1 for name in rule.arguments}
-        # an <any(a, b):name> argument takes its first word
-        for words, name in re.findall(r"<any\(([^)]*)\):(\w+)>", rule.rule):
-            args[name] = words.split(",")[0].strip()
-        with app.test_request_context():
-            urls.append(url_for(rule.endpoint, **args))
-    return sorted(set(urls))
-
-
 @pytest.mark.parametrize("htmx", [False, True], ids=["plain", "htmx"])
 def test_every_post_without_a_token_is_refused_and_changes_nothing(protected, htmx):
     client = protected.test_client()
@@ -54,7 +39,7 @@ def test_every_post_without_a_token_is_refused_and_changes_nothing(protected, ht
                                         "csrf_token": _token(client, "/login")})
     assert login.status_code == 303
     with protected.app_context():
-        urls = _post_urls(protected, _values())
+        urls = _urls(protected, _values(), "POST")
         before = _snapshot()
         db.session.remove()
     assert len(urls) > 60

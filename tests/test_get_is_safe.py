@@ -5,6 +5,7 @@ same values. The routes come from the URL map, so a new route is walked too."""
 from __future__ import annotations
 
 import hashlib
+import re
 
 import pytest
 from sqlalchemy import select, text
@@ -53,7 +54,7 @@ def _values() -> dict:
         "building_id": db.session.scalar(select(Building.id).where(
             Building.community_id == c.id)),
         "unit_id": db.session.scalar(select(Unit.id).where(Unit.community_id == c.id)),
-        "membership_id": resident.id, "action": "suspend",
+        "membership_id": resident.id,
         "kind": "issue" if comment is None else "comment",
         "target_id": issue.id if comment is None else comment.id,
         "vote_id": vote.id if vote else 1,
@@ -66,10 +67,12 @@ def _values() -> dict:
     }
 
 
-def _urls(app, values: dict) -> list[str]:
+def _urls(app, values: dict, method: str = "GET") -> list[str]:
+    """Every URL of the map answering `method`, its arguments filled from `values`."""
+    from flask import url_for
     urls = []
     for rule in app.url_map.iter_rules():
-        if "GET" not in rule.methods:
+        if method not in rule.methods:
             continue
         args = {}
         for name in rule.arguments:
@@ -85,8 +88,10 @@ def _urls(app, values: dict) -> list[str]:
                 args[name] = values["ballot"]
             else:
                 args[name] = values.get(name) or 1
+        # an <any(a, b):name> argument takes its first word
+        for words, name in re.findall(r"<any\(([^)]*)\):(\w+)>", rule.rule):
+            args[name] = words.split(",")[0].strip()
         with app.test_request_context():
-            from flask import url_for
             urls.append(url_for(rule.endpoint, **args))
     return sorted(set(urls))
 

@@ -9,7 +9,6 @@ own, so it runs (and means the same) whichever database the rest of the suite us
 from __future__ import annotations
 
 import sqlite3
-import uuid
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -18,7 +17,7 @@ from sqlalchemy import inspect, text
 
 from civic import create_app
 from civic.extensions import db
-from tests.conftest import PG_SERVER, _admin_engine, _config, _pg_url
+from tests.conftest import _config, throwaway_database
 
 PREVIOUS = "0011"
 
@@ -30,16 +29,8 @@ def _app(path, tmp_path):
 def test_empty_to_head_to_nothing_and_back(tmp_path):
     """Every downgrade runs, leaves no table behind, and the schema built again matches the
     models (no drift)."""
-    name = f"civic_mig_{uuid.uuid4().hex[:10]}"
-    if PG_SERVER:
-        admin = _admin_engine()
-        with admin.connect() as c:
-            c.execute(text(f'CREATE DATABASE "{name}"'))
-        url = _pg_url(name)
-    else:
-        url = f"sqlite:///{tmp_path / name}.db"
-    app = create_app(_config(url, tmp_path))
-    try:
+    with throwaway_database(tmp_path, "civic_mig") as url:
+        app = create_app(_config(url, tmp_path))
         with app.app_context():
             upgrade(revision="heads")
             head = db.session.scalar(text("SELECT version_num FROM alembic_version"))
@@ -53,11 +44,6 @@ def test_empty_to_head_to_nothing_and_back(tmp_path):
                 diff = compare_metadata(MigrationContext.configure(
                     conn, opts={"compare_type": True}), db.metadata)
             db.engine.dispose()
-    finally:
-        if PG_SERVER:
-            with admin.connect() as c:
-                c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            admin.dispose()
     assert left == set() and again == head and diff == []
 
 
