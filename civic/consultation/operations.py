@@ -871,12 +871,20 @@ def submit_minutes(actor: User, rnd: Round) -> Minutes:
     return minutes
 
 
+def confirming_seat(user: User, rnd: Round) -> Seat | None:
+    """The seat through which `user` answers for their body on the round's minutes."""
+    seat = seat_of(user, rnd)
+    if seat is None or seat_membership(user, rnd.community_id, seat.body) is None:
+        return None
+    return seat
+
+
 def confirm_minutes(user: User, rnd: Round, confirmed: bool, note: str = "") -> Minutes:
     """The user's body (through their seat in this round) confirms the current revision,
     or objects with a note. The last body's confirmation publishes the minutes.
     Raises NotAllowed (no seat), Invalid (objection without a note), DomainError."""
-    seat = seat_of(user, rnd)
-    if seat is None or seat_membership(user, rnd.community_id, seat.body) is None:
+    seat = confirming_seat(user, rnd)
+    if seat is None:
         raise NotAllowed(_("只有参加本轮会议的各方可以确认会议纪要。"))
     _lock(rnd.id)
     minutes = _lock_minutes(rnd)

@@ -375,9 +375,10 @@ def _round_context(community: Community, issue: Issue, c: Consultation, rnd: Rou
         minutes.state is MinutesState.PUBLISHED or is_mod or (confirming and seat is not None))
 
     statements = ops.statements_of(rnd)
+    # a statement form only while the user may still write one (not once the round closed)
+    statement = forms.pop("statement", None)
     base = {
-        "statement": _statement_form(stmt_bodies, statements, forms.pop("statement", None))
-        if stmt_bodies else None,
+        "statement": _statement_form(stmt_bodies, statements, statement) if stmt_bodies else None,
         "opinion": OpinionForm(formdata=None, prefix="opinion",
                                idempotency_key=uuid.uuid4().hex)
         if ops.can_comment(user, rnd) else None,
@@ -598,6 +599,8 @@ def submit_minutes(slug: str, number: int, k: int):
 @login_required
 def confirm_minutes(slug: str, number: int, k: int):
     community, issue, c, rnd = _load(slug, number, k)
+    if ops.confirming_seat(current_user, rnd) is None:
+        abort(403)
     form = ConfirmForm(prefix="confirm")
     if form.validate_on_submit():
         try:

@@ -151,6 +151,10 @@ def _panel(community: Community, issue: Issue, status: int = 200, error: str | N
         return resp
     if error:
         flash(error, "error")
+    if status == 403:   # refused: the issue page, saying why, with the refusal's status
+        resp = make_response(show(community.slug, issue.number))
+        resp.status_code = 403
+        return resp
     return see_other(url_for("issues.show", slug=community.slug, number=issue.number)
                      + "#cosign-panel")
 
@@ -252,6 +256,8 @@ def withdraw(slug: str, number: int):
 def comment(slug: str, number: int):
     community = community_or_404(slug)
     issue = issue_or_404(community, number)
+    if not can.can_comment(current_user, community):
+        abort(403)
     form = CommentForm()
     target = url_for("issues.show", slug=slug, number=number) + "#comments"
     if form.validate():
