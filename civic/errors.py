@@ -16,7 +16,7 @@ from flask_login import current_user
 from sqlalchemy.exc import DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
 
-from civic.extensions import db
+from civic.extensions import db, login_manager
 
 log = logging.getLogger("civic")
 request_log = logging.getLogger("civic.request")
@@ -55,6 +55,9 @@ def init_app(app: Flask) -> None:
     def database_down(error):
         log.error("database unavailable (request %s): %s", g.get("request_id"),
                   error.__class__.__name__)
+        # The page must not need the database: render it for an anonymous visitor, so
+        # neither the user loader nor the notification badge queries it.
+        g._login_user = login_manager.anonymous_user()
         return page(ServiceUnavailable())
 
     @app.errorhandler(Exception)

@@ -3,6 +3,7 @@ stored under random names outside static/; files of a failed transaction are rem
 from __future__ import annotations
 
 import io
+import logging
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,8 +13,16 @@ from flask_babel import gettext as _
 from PIL import Image, ImageOps, UnidentifiedImageError
 from sqlalchemy import event
 from sqlalchemy.orm import Session
+from werkzeug.exceptions import ServiceUnavailable
 
 from civic.domain import Invalid
+
+log = logging.getLogger("civic")
+
+
+class StorageFailed(ServiceUnavailable):
+    """A file could not be written (disk full, read-only, gone): the request answers 503,
+    its transaction rolls back and the files it wrote are removed."""
 
 ALLOWED_FORMATS = ("JPEG", "PNG", "WEBP")
 #: refuse images above this many pixels before decoding them (decompression bombs)
@@ -82,8 +91,13 @@ def store(session: Session, kind: str, files: dict[str, bytes]) -> None:
     for name, data in files.items():
         path = base / name
         tmp = path.with_suffix(path.suffix + ".part")
-        tmp.write_bytes(data)
-        tmp.replace(path)
+        try:
+            tmp.write_bytes(data)
+            tmp.replace(path)
+        except OSError as e:
+            tmp.unlink(missing_ok=True)
+            log.error("could not write an uploaded file (%s): %s", kind, e.strerror or e)
+            raise StorageFailed() from e
         written.append(path)
 
 

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
+from sqlalchemy import func, select
 
 from civic.extensions import db
 from civic.issues.models import Issue, IssuePhoto
@@ -124,6 +125,33 @@ def test_failed_transaction_removes_written_files(app, client, make, auth, monke
     resp = _upload(client, c, [(io.BytesIO(jpeg_bytes()), "a.jpg")])
     assert resp.status_code == 500
     assert _files(app) == []
+
+
+def test_a_failing_disk_write_answers_503_and_leaves_no_file(app, client, make, auth,
+                                                             monkeypatch):
+    """The disk fills up while the third of four files is written (display and thumbnail
+    of two photos): half of it is on disk when the write fails. The request answers 503,
+    no issue is stored, and none of the files — the two complete ones and the partial one —
+    remains."""
+    c = make.community()
+    auth.login(make.resident(c))
+    real = Path.write_bytes
+    calls = []
+
+    def write_bytes(self, data):
+        calls.append(self)
+        if len(calls) == 3:
+            real(self, data[: len(data) // 2])
+            raise OSError(28, "No space left on device")
+        return real(self, data)
+    monkeypatch.setattr(Path, "write_bytes", write_bytes)
+    resp = _upload(client, c, [(io.BytesIO(jpeg_bytes()), "a.jpg"),
+                               (io.BytesIO(jpeg_bytes()), "b.jpg")])
+    assert resp.status_code == 503
+    assert "你的操作没有被保存" in resp.get_data(as_text=True)
+    assert len(calls) == 3 and _files(app) == []
+    with app.app_context():
+        assert db.session.scalar(select(func.count(Issue.id))) == 0
 
 
 def test_draft_photos_only_for_the_author(app, client, make, auth):
