@@ -41,7 +41,7 @@ def init_app(app: Flask) -> None:
     def page(error: HTTPException):
         db.session.rollback()
         code = error.code or 500
-        tpl = f"errors/{code}.html" if code in (400, 403, 404, 405, 413, 429, 503) else "errors/500.html"
+        tpl = f"errors/{code}.html" if code in (400, 403, 404, 405, 413, 422, 429, 503) else "errors/500.html"
         resp = app.make_response((render_template(tpl, error=error), code))
         if code == 405 and hasattr(error, "valid_methods") and error.valid_methods:
             resp.headers["Allow"] = ", ".join(error.valid_methods)

@@ -457,9 +457,11 @@ def _vote_panel(community, issue, c, rnd, option: Option, form: VoteForm | None 
 @login_required
 def vote(slug: str, number: int, k: int, option_id: int):
     community, issue, c, rnd = _load(slug, number, k)
-    option = db.session.get(Option, option_id)
-    if option is None or option.round_id != rnd.id:
+    option = db.session.get(Option, option_id) if option_id < 2**31 else None
+    if option is None:
         abort(404)
+    if option.round_id != rnd.id:
+        abort(422)   # an option of another round (QUALITY.md §4)
     form = VoteForm(prefix=f"o{option.id}")
     raw_seat = (form.seat_id.data or "").strip()
     seat_id = int(raw_seat) if raw_seat.isdigit() else (raw_seat or None)
