@@ -111,7 +111,7 @@ def test_unknown_numbers_and_communities_are_404(app, client, lift):
     slug = h.community.slug
     mod = client_for(app, h.mod)
     for path in (f"/c/{slug}/ballots/99", f"/c/{slug}/ballots/99/ballot.json",
-                 f"/c/nowhere/ballots/", f"/c/nowhere/ballots/1"):
+                 "/c/nowhere/ballots/", "/c/nowhere/ballots/1"):
         assert client.get(path).status_code == 404, path
     assert mod.get(f"/c/{slug}/ballots/99/manage").status_code == 404
     assert mod.post(f"/c/{slug}/ballots/99/open").status_code == 404
