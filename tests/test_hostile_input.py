@@ -90,7 +90,8 @@ ROWS: dict[str, list[str]] = {
         f"{HERE}::test_every_upload_refuses_what_is_not_a_photo_and_keeps_nothing"],
     "?sort= / ?page= with SQL or garbage": [
         "tests/issues/test_views.py::test_garbage_query_parameters_are_ignored",
-        f"{HERE}::test_garbage_query_strings_never_cause_a_server_error"],
+        f"{HERE}::test_garbage_query_strings_never_cause_a_server_error",
+        f"{HERE}::test_a_nul_character_anywhere_is_400"],
     "roster file with bad rows": [
         "tests/roster/test_views.py::test_import_with_bad_rows_lists_every_problem_and_imports_nothing"],
     "ballot recount file that is malformed or inconsistent": [
@@ -401,3 +402,16 @@ def test_every_upload_refuses_what_is_not_a_photo_and_keeps_nothing(world, endpo
         assert _snapshot() == before
         db.session.remove()
     assert sorted(folder.rglob("*")) == files
+
+
+def test_a_nul_character_anywhere_is_400(client, make, auth):
+    """PostgreSQL cannot store NUL: a query or form value holding one is refused up front,
+    on every database, instead of failing (500) deep in a search or an insert."""
+    c = make.community()
+    for url in (f"/c/{c.slug}/decisions/?q=%E7%94%B5%00", f"/c/{c.slug}/issues/?q=a%00",
+                f"/c/{c.slug}/?x%00=1"):
+        assert client.get(url).status_code == 400, url
+    auth.login(make.resident(c))
+    resp = client.post(f"/c/{c.slug}/issues/new", data={"title": "灯\x00坏了", "category": "安全"})
+    assert resp.status_code == 400
+    assert client.get(f"/c/{c.slug}/decisions/?q=%E7%94%B5").status_code == 200
