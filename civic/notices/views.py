@@ -58,10 +58,11 @@ def _public_issue(community: Community, number: int) -> Issue:
     return issue
 
 
-def _notice(template: str, community: Community, *, kind: str, code: str, page: str,
-            issuer: str, dated, **context):
-    """A notice page: the layout of templates/notices/base_print.html around `template`."""
-    url = links.absolute(links.short_path(code[0], int(code[1:])))
+def _notice(template: str, community: Community, *, kind: str, short: tuple[str, int],
+            page: str, issuer: str, dated, **context):
+    """A notice page: the layout of templates/notices/base_print.html around `template`,
+    with the QR code of the short link `short` (kind, id)."""
+    url = links.short_url(*short)
     return render(template, community=community, kind=kind, page_url=page, short_url=url,
                   qr=qr_svg(url, _("二维码：%(url)s", url=url)), issuer=issuer, dated=dated,
                   **context)
@@ -86,7 +87,7 @@ def decision_notice(slug: str, number: int, version: int):
     options = sorted(deciding["options"], key=lambda o: o["position"]) if deciding else []
     adopted = next((o for o in options if o["id"] == (deciding or {}).get("adopted")), None)
     return _notice(
-        "notices/decision.html", community, kind=_("决议公示"), code=f"d{d.id}",
+        "notices/decision.html", community, kind=_("决议公示"), short=(links.DECISION, d.id),
         page=url_for("decisions.show", slug=slug, number=number, version=version),
         issuer=_committee(community), dated=d.published_at, issue=issue, d=d,
         rejected=d.outcome is Outcome.REJECTED, adopted=adopted, options=options,
@@ -99,7 +100,7 @@ def ballot_notice(slug: str, number: int):
     community, b = _ballot(slug, number)
     item = art278.Item(b.item)
     return _notice(
-        "notices/ballot.html", community, kind=_("业主表决公告"), code=f"b{b.id}",
+        "notices/ballot.html", community, kind=_("业主表决公告"), short=(links.BALLOT, b.id),
         page=url_for("ballots.show", slug=slug, number=number),
         issuer=_committee(community), dated=b.notice_at, b=b, item=item,
         needs_three_quarters=item.needs_three_quarters, scope=_scope(b))
@@ -114,7 +115,7 @@ def ballot_result(slug: str, number: int):
     result = ballot_ops.tally(b)
     pct = art278.format_percent
     return _notice(
-        "notices/ballot_result.html", community, kind=_("表决结果公告"), code=f"b{b.id}",
+        "notices/ballot_result.html", community, kind=_("表决结果公告"), short=(links.BALLOT, b.id),
         page=url_for("ballots.show", slug=slug, number=number),
         issuer=_committee(community), dated=b.final_at or b.counted_at, b=b, r=result,
         item=art278.Item(b.item), scope=_scope(b), final=b.state is BallotState.FINAL,
@@ -150,7 +151,7 @@ def round_notice(slug: str, number: int, k: int):
         abort(404)
     from civic.consultation.views import seat_name
     return _notice(
-        "notices/round.html", community, kind=_("协商议事公告"), code=f"r{rnd.id}",
+        "notices/round.html", community, kind=_("协商议事公告"), short=(links.ROUND, rnd.id),
         page=url_for("consultation.round_page", slug=slug, number=number, k=k),
         issuer=_committee(community), dated=rnd.notice_at, issue=issue, rnd=rnd,
         options=round_ops.options_of(rnd.id),
@@ -168,7 +169,7 @@ def cosign_poster(slug: str, number: int):
     if state not in issue_ops.SIGNABLE:
         abort(404)
     return _notice(
-        "notices/poster.html", community, kind=_("联署征集"), code=f"i{issue.id}",
+        "notices/poster.html", community, kind=_("联署征集"), short=(links.ISSUE, issue.id),
         page=url_for("issues.show", slug=slug, number=number),
         issuer=_("%(community)s · 社区议事厅", community=community.name),
         dated=issue.collecting_at, issue=issue, state=state,
@@ -180,8 +181,9 @@ def cosign_poster(slug: str, number: int):
 @bp.route("/manifest.webmanifest")
 def manifest():
     data = {
-        "id": "/", "name": _("社区议事厅"), "short_name": _("议事厅"),
-        "description": _("社区议事厅：议题公开、过程留痕、结果可查"),
+        # one manifest for everyone (it is cached publicly): in the site's language
+        "id": "/", "name": "社区议事厅", "short_name": "议事厅",
+        "description": "社区议事厅：议题公开、过程留痕、结果可查",
         "lang": "zh-CN", "dir": "ltr", "start_url": "/", "scope": "/",
         "display": "standalone", "theme_color": THEME_COLOR, "background_color": "#ffffff",
         "icons": [{"src": url_for("static", filename=f"icons/icon-{n}.png"),
@@ -207,8 +209,8 @@ def service_worker():
 
 @bp.route("/offline")
 def offline():
-    """What the service worker shows when the network is gone: the same for everyone (no
-    account, no form, no token), so it may be cached."""
+    """What the service worker shows when the network is gone: no account, no form, no
+    token — nothing personal to keep. (In the reader's language, so not for shared caches.)"""
     resp = make_response(render("notices/offline.html"))
-    resp.headers["Cache-Control"] = "public, max-age=3600"
+    resp.headers["Cache-Control"] = "no-cache"
     return resp

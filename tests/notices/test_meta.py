@@ -32,14 +32,13 @@ def _public_pages() -> list[str]:
     d = db.session.scalar(select(Decision).where(Decision.state == DecisionState.PUBLICITY))
     rnd = db.session.scalar(select(Round).where(Round.state == RoundState.CLOSED))
     b = db.session.scalar(select(Ballot))
+    met = db.session.get(Issue, db.session.get(Consultation, rnd.consultation_id).issue_id)
     return [
         "/c/huayuan/", "/c/huayuan/issues/", f"/c/huayuan/issues/{issue.number}/",
         "/c/huayuan/decisions/",
         f"/c/huayuan/issues/{db.session.get(Issue, d.issue_id).number}/decisions/{d.version}",
         "/c/huayuan/ballots/", f"/c/huayuan/ballots/{b.number}", "/c/huayuan/stats",
-        f"/c/huayuan/issues/"
-        f"{db.session.get(Issue, db.session.get(Consultation, rnd.consultation_id).issue_id).number}"
-        f"/rounds/{rnd.number}",
+        f"/c/huayuan/issues/{met.number}/rounds/{rnd.number}",
         "/streets/浦东新区花木街道/stats",
     ]
 
