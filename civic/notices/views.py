@@ -20,16 +20,16 @@ from civic.ballots.models import Ballot, BallotState
 from civic.communities.loaders import community_or_404
 from civic.communities.models import Community
 from civic.consultation import operations as round_ops
-from civic.consultation.models import Round, RoundState
+from civic.consultation.models import Round
 from civic.consultation.rules import describe
 from civic.decisions import operations as decision_ops
-from civic.decisions.models import Decision, DecisionState, Outcome
+from civic.decisions.models import Decision, Outcome
 from civic.extensions import db
 from civic.htmx import render
 from civic.issues import operations as issue_ops
 from civic.issues.models import Issue
 from civic.issues.views import issue_or_404
-from civic.notices import bp, links
+from civic.notices import bp, links, rules
 from civic.notices.qr import qr_svg
 
 #: the theme colour of the app (the top bar's red), for the manifest and <meta name=theme-color>
@@ -50,10 +50,16 @@ def short(code: str):
 
 # --- print views ---------------------------------------------------------------------------
 
+@bp.app_context_processor
+def _printable() -> dict:
+    """`printable.decision(d, issue)` etc.: pages link to a print view only when it exists."""
+    return {"printable": rules}
+
+
 def _public_issue(community: Community, number: int) -> Issue:
     """The issue as its page shows it, and only if the public may see it (not hidden)."""
     issue = issue_or_404(community, number)
-    if not issue.state.is_public or issue.hidden_at is not None:
+    if not rules.public(issue):
         abort(404)
     return issue
 
@@ -79,7 +85,7 @@ def decision_notice(slug: str, number: int, version: int):
     issue = _public_issue(community, number)
     d = db.session.scalar(select(Decision).where(Decision.issue_id == issue.id,
                                                  Decision.version == version))
-    if d is None or d.state not in (DecisionState.PUBLICITY, DecisionState.EFFECTIVE):
+    if d is None or not rules.decision(d, issue):
         abort(404)
     rnd = db.session.get(Round, d.round_id)
     deciding = next((r for r in decision_ops.tally_of(d).get("rounds", [])
@@ -110,7 +116,7 @@ def ballot_notice(slug: str, number: int):
 def ballot_result(slug: str, number: int):
     """表决结果公告: the count, once it is published (provisional or final)."""
     community, b = _ballot(slug, number)
-    if b.state not in (BallotState.PROVISIONAL, BallotState.FINAL):
+    if not rules.ballot_result(b):
         abort(404)
     result = ballot_ops.tally(b)
     pct = art278.format_percent
@@ -147,7 +153,7 @@ def round_notice(slug: str, number: int, k: int):
     c = round_ops.consultation_of(issue)
     rnd = c and db.session.scalar(select(Round).where(Round.consultation_id == c.id,
                                                       Round.number == k))
-    if rnd is None or rnd.state is RoundState.DRAFT:
+    if rnd is None or not rules.round_notice(rnd, issue):
         abort(404)
     from civic.consultation.views import seat_name
     return _notice(
@@ -166,7 +172,7 @@ def cosign_poster(slug: str, number: int):
     community = community_or_404(slug)
     issue = _public_issue(community, number)
     state = issue_ops.effective_state(issue)
-    if state not in issue_ops.SIGNABLE:
+    if not rules.poster(issue, state):
         abort(404)
     return _notice(
         "notices/poster.html", community, kind=_("联署征集"), short=(links.ISSUE, issue.id),

@@ -112,14 +112,19 @@ def test_each_notice_prints_on_a4_and_its_code_opens_the_page_on_a_phone(town, b
         ctx.close()
 
 
-def test_notices_fit_a_phone_screen_too(town, phone):
+def test_notices_on_a_phone_screen_are_accessible(town, phone):
+    """axe (WCAG 2.1 AA), language and no horizontal scrolling at 360 px, as for every page."""
+    from tests.browser.test_accessibility import check_page
     base, views = town
     page = phone()
-    for name in ("decision", "poster"):
-        page.goto(base + views[name][0])
-        assert page.evaluate("document.documentElement.scrollWidth"
-                             " <= document.documentElement.clientWidth + 1"), name
+    problems = []
+    for name, (path, *_rest) in views.items():
+        page.goto(base + path)
+        problems += check_page(page, f"notice-{name}")
         shot(page, f"notice-{name}-phone-screen")
+    page.goto(base + "/offline")
+    problems += check_page(page, "offline")
+    assert not problems, "\n".join(problems)
 
 
 ALLOWED = re.compile(r"^/(offline|static/[\w./-]+)$")
