@@ -135,6 +135,7 @@ def test_cosign_poster(demo, client, ctx):
                  f"{issue.cosign_count} 户", f"需 {issue.need_households} 户", "征集截止",
                  clock.local(issue.expires_at).strftime("%Y-%m-%d"), "扫码查看详情"):
         assert text in html, text
+    assert issue.building.name in html and issue.place_text in html   # 3号楼 · 北侧人行道
     assert _lands_on(client, html, page) == f"{BASE}/s/i{issue.id}"
     _no_private_bits(html)
     assert issue.author.display_name not in html
