@@ -48,7 +48,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     import importlib
     for area in ("accounts", "communities", "roster", "verification", "issues",
                  "notifications", "triage", "moderation", "consultation", "decisions", "ballots",
-                 "implementation", "archive", "opendata", "api", "audit"):
+                 "implementation", "archive", "opendata", "api", "audit", "notices"):
         importlib.import_module(f"civic.{area}.views")  # attaches the routes to the area's bp
         app.register_blueprint(importlib.import_module(f"civic.{area}").bp)
 

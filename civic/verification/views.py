@@ -18,6 +18,8 @@ from civic.communities.models import (Building, Claim, ClaimStatus, Community, M
 from civic.domain import DomainError, Invalid
 from civic.extensions import db, limiter
 from civic.htmx import render, see_other
+from civic.notices import links
+from civic.notices.qr import qr_svg
 from civic.urls import safe_next
 from civic.verification import bp
 from civic.verification import operations as ops
@@ -163,6 +165,12 @@ def _claim_page(community: Community, form: ClaimForm, building: Building | None
 
 # --- invitation codes (moderators) -----------------------------------------------------
 
+def _slip_qr(code: str):
+    """The slip's QR code: the public address of /join with the code filled in."""
+    url = links.absolute(url_for("verification.redeem", code=code))
+    return qr_svg(url, _("扫码认证本户"))
+
+
 @bp.route("/c/<slug>/manage/codes", methods=["GET", "POST"])
 @login_required
 def codes(slug: str):
@@ -193,7 +201,8 @@ def codes(slug: str):
         else:
             db.session.commit()
             resp = render("verification/slips.html", community=community, building=building,
-                          issued=issued, tenure=tenure, join_url=request.url_root + "join")
+                          issued=issued, tenure=tenure, join_url=links.absolute(
+                              url_for("verification.redeem")), slip_qr=_slip_qr)
             # The plaintext codes exist only in this response: never cache it anywhere.
             resp.headers["Cache-Control"] = "no-store"
             resp.headers["Pragma"] = "no-cache"

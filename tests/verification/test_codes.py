@@ -73,7 +73,8 @@ def test_generate_for_selected_units_prints_codes_and_stores_only_hashes(
     printed = CODE_RE.findall(html)
     assert len(printed) == 2
     assert "花园小区" in html and "5号楼301" in html and "5号楼302" in html
-    assert "http://localhost/join" in html
+    # the address on paper is the public one, whatever host the moderator printed from
+    assert app.config["PUBLIC_BASE_URL"] + "/join" in html
     assert "注册" in html and "邀请码" in html
 
     rows = _codes(query)
@@ -206,3 +207,25 @@ def test_issue_codes_operation_refuses_units_of_another_community(app, world):
                             Tenure.OWNER)
         with pytest.raises(Invalid):
             ops.issue_codes(actor, community, [], Tenure.OWNER)
+
+
+def test_each_slip_has_a_qr_code_opening_join_with_its_code(app, world, client_for, make):
+    """Scanning a slip opens /join with the code filled in — after logging in or registering
+    first, which keeps the code in `next`."""
+    from tests.notices.qr import decode_page
+    resp = _generate(client_for(world.moderator), world, units=[world.u301, world.u302])
+    html = text(resp)
+    printed = CODE_RE.findall(html)
+    base = app.config["PUBLIC_BASE_URL"]
+    assert decode_page(html) == [f"{base}/join?code={code}" for code in printed]
+
+    path = f"/join?code={printed[0]}"
+    anonymous = app.test_client()
+    to_login = anonymous.get(path)
+    assert to_login.status_code == 302 and "/login?next=" in to_login.headers["Location"]
+    login_page = anonymous.get(to_login.headers["Location"]).get_data(as_text=True)
+    assert f"/register?next=/join?code%3D{printed[0]}" in login_page.replace("&amp;", "&")
+
+    newcomer = client_for(make.user())
+    form = newcomer.get(path).get_data(as_text=True)
+    assert f'value="{printed[0]}"' in form
