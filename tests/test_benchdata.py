@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import func, inspect, select, text
 
+from civic import benchdata
 from civic.benchdata import BENCH_PASSWORD, build, sizes
 from civic.communities.models import Community, Membership, Unit
 from civic.consultation.models import Option, Round, Seat, SeatVote
@@ -193,3 +194,28 @@ def test_same_seed_same_data(app):
         a = build(0.002, seed=3, now=now).fingerprint()
         assert build(0.002, seed=3, now=now).fingerprint() == a
         assert build(0.002, seed=4, now=now).fingerprint() != a
+
+
+def _schema(app) -> dict:
+    with app.app_context():
+        insp = inspect(db.engine)
+        return {t: (sorted((i["name"], tuple(i["column_names"]), bool(i["unique"]))
+                           for i in insp.get_indexes(t)),
+                    sorted((k["name"] or "", tuple(k["constrained_columns"]), k["referred_table"])
+                           for k in insp.get_foreign_keys(t)),
+                    sorted((u["name"] or "", tuple(u["column_names"]))
+                           for u in insp.get_unique_constraints(t)))
+                for t in benchdata.TABLES}
+
+
+def test_bulk_load_leaves_keys_and_indexes_as_migrated(app, runner, monkeypatch):
+    """On PostgreSQL the big tables are loaded without their foreign keys and plain indexes,
+    which are created again afterwards; here every table with 200 rows or more is."""
+    monkeypatch.setattr(benchdata, "BULK_DDL_ROWS", 200)
+    before = _schema(app)
+    assert any(keys for _i, keys, _u in before.values())
+    result = runner.invoke(args=["bench", "generate", "--scale", "0.002"])
+    assert result.exit_code == 0, result.output
+    assert _schema(app) == before
+    with app.app_context():
+        assert _count(Cosign) == sizes(0.002)["cosigns"]
