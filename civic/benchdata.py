@@ -493,7 +493,7 @@ def build(scale: float = 1.0, seed: int = 1, now: datetime | None = None,
                               starts_at + timedelta(minutes=30), starts_at + timedelta(minutes=30))
                     agree = marks.count("agree")
                     tally_options.append({
-                        **_option_json(o), "passed": agree == 3,
+                        **_option_json(o, description=False), "passed": agree == 3,
                         "totals": {"agree": agree, "oppose": 3 - agree, "abstain": 0,
                                    "absent": 0},
                         "votes": [{"seat": s[0], "body": s[1], "title": s[2],
@@ -610,9 +610,12 @@ def _pseudonym(user_id: int) -> str:
     return f"u-b{user_id:010x}"
 
 
-def _option_json(o: tuple) -> dict:
-    oid, position, title, description, cost, funding, executor, status_quo = o
-    return {"id": oid, "position": position, "title": title, "description": description,
+def _option_json(o: tuple, description: bool = True) -> dict:
+    """An option as the round's frozen payload (with its description) or a decision's tally
+    (without) write it."""
+    oid, position, title, text_, cost, funding, executor, status_quo = o
+    return {"id": oid, "position": position, "title": title,
+            **({"description": text_} if description else {}),
             "cost_fen": cost, "funding_source": funding, "executor": executor,
             "status_quo": status_quo, "owners_item": None}
 

@@ -10,9 +10,11 @@ from sqlalchemy import func, inspect, select, text
 from civic import benchdata
 from civic.benchdata import BENCH_PASSWORD, build, sizes
 from civic.communities.models import Community, Membership, Unit
-from civic.consultation.models import Option, Round, Seat, SeatVote
+from civic.audit.chain import canonical_json
+from civic.consultation.models import Consultation, Option, Round, Seat, SeatVote
+from civic.consultation.operations import compute_frozen_hash
 from civic.decisions.models import Decision, DecisionState, Outcome
-from civic.decisions.operations import compute_content_hash
+from civic.decisions.operations import compute_content_hash, tally_payload
 from civic.extensions import db
 from civic.implementation.models import Expense
 from civic.issues.models import Cosign, Issue, IssueState
@@ -96,6 +98,12 @@ def test_decisions_have_rounds_seats_votes_and_the_apps_hash(app, generated):
         assert {d.outcome for d in decisions} == set(Outcome)
         for d in decisions:
             assert d.content_hash == compute_content_hash(d)
+            # the tally and the rounds' frozen hashes are what the app computes from the rows
+            assert d.tally == canonical_json(tally_payload(db.session.get(Consultation,
+                                                                           d.consultation_id)))
+            for r in db.session.scalars(select(Round).where(
+                    Round.consultation_id == d.consultation_id)):
+                assert r.frozen_hash == compute_frozen_hash(r)
             issue = db.session.get(Issue, d.issue_id)
             assert issue.state in (IssueState.DECIDED, IssueState.IN_PROGRESS,
                                    IssueState.COMPLETED, IssueState.UNDER_REVIEW)
