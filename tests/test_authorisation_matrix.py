@@ -162,6 +162,18 @@ MATRIX: dict[tuple[str, str], frozenset] = {
     ("implementation.review", "POST"): frozenset({"association"}),
     # the proxy authorisation photo: the residents' committee only (404 to everyone else)
     ("ballots.authorisation", "GET"): MOD,
+    # notices for the board: printable by anyone while there is something public to print
+    # (a ballot's result only once counted: nobody while it is open), their short links,
+    # and the installable app's manifest, service worker and offline page
+    ("notices.short", "GET"): ANYONE,
+    ("notices.decision_notice", "GET"): ANYONE,
+    ("notices.ballot_notice", "GET"): ANYONE,
+    ("notices.ballot_result", "GET"): NOBODY,
+    ("notices.round_notice", "GET"): ANYONE,
+    ("notices.cosign_poster", "GET"): ANYONE,
+    ("notices.manifest", "GET"): ANYONE,
+    ("notices.service_worker", "GET"): ANYONE,
+    ("notices.offline", "GET"): ANYONE,
 }
 
 #: everything else is the residents' committee's (居委会) management of its community
@@ -283,6 +295,13 @@ def _args(slug: str) -> dict[str, dict]:
                    "unit_id": db.session.scalar(select(Unit.id).where(
                        Unit.building_id == building.id))},
         "verification": {"claim_id": claim.id, "membership_id": resident.id},
+        "notices": on(parking, **rnd),
+        "notices.short": {"code": f"i{collecting.id}"},
+        "notices.decision_notice": on(wall, version=wall_decision.version),
+        "notices.ballot_notice": {"number": ballot.number},
+        "notices.ballot_result": {"number": ballot.number},
+        # another collecting issue: the owner withdraws `collecting` earlier in the walk
+        "notices.cosign_poster": on(_issue(c, "1号楼加装电梯征求意见")),
     }
 
 
