@@ -24,7 +24,7 @@ from civic.issues.models import Comment, Cosign, Issue
 from civic.moderation.models import Report
 from tests.conftest import jpeg_bytes
 from tests.test_authorisation_matrix import (
-    A, VISITORS, _args, _issue, _login, _routes, _url, _world)
+    A, VISITORS, _args, _issue, _login, _routes, _url, world)  # noqa: F401  (fixture)
 from tests.test_get_is_safe import _snapshot
 
 HERE = "tests/test_hostile_input.py"
@@ -119,15 +119,7 @@ def test_every_row_is_proven():
             assert callable(getattr(module, name, None)), f"{row}: {node} does not exist"
 
 
-# --- the world ------------------------------------------------------------------------
-
-@pytest.fixture
-def world(app, runner):
-    with app.app_context():
-        _world(runner)
-        db.session.remove()
-    return app
-
+# --- the world: the authorisation matrix's two demo communities ------------------------
 
 def _client(app, who: str):
     client = app.test_client()

@@ -11,10 +11,11 @@ from flask import current_app, url_for
 
 from civic.ballots.models import Ballot
 from civic.communities.models import Community
-from civic.consultation.models import Round, RoundState
+from civic.consultation.models import Round
 from civic.decisions.models import Decision
 from civic.extensions import db
 from civic.issues.models import Issue
+from civic.notices import rules
 
 ISSUE, DECISION, BALLOT, ROUND = "i", "d", "b", "r"
 _CODE = re.compile(r"([idbr])([1-9][0-9]{0,17})")
@@ -35,9 +36,7 @@ def absolute(path: str) -> str:
 
 def _public_issue(issue_id: int) -> Issue | None:
     issue = db.session.get(Issue, issue_id)
-    if issue is None or not issue.state.is_public or issue.hidden_at is not None:
-        return None
-    return issue
+    return issue if issue is not None and rules.public(issue) else None
 
 
 def _slug(community_id: int) -> str:
@@ -65,8 +64,8 @@ def target(code: str) -> str | None:
         b = db.session.get(Ballot, obj_id)
         return b and url_for("ballots.show", slug=_slug(b.community_id), number=b.number)
     rnd = db.session.get(Round, obj_id)
-    if rnd is None or rnd.state is RoundState.DRAFT:
+    issue = rnd and db.session.get(Issue, rnd.consultation.issue_id)
+    if issue is None or not rules.round_notice(rnd, issue):
         return None
-    issue = _public_issue(rnd.consultation.issue_id)
-    return issue and url_for("consultation.round_page", slug=_slug(rnd.community_id),
+    return url_for("consultation.round_page", slug=_slug(rnd.community_id),
                              number=issue.number, k=rnd.number)

@@ -21,7 +21,6 @@ from civic.communities.loaders import community_or_404
 from civic.communities.models import Community
 from civic.consultation import operations as round_ops
 from civic.consultation.models import Round
-from civic.consultation.rules import describe
 from civic.decisions import operations as decision_ops
 from civic.decisions.models import Decision, Outcome
 from civic.extensions import db
@@ -89,15 +88,14 @@ def decision_notice(slug: str, number: int, version: int):
         abort(404)
     rnd = db.session.get(Round, d.round_id)
     deciding = next((r for r in decision_ops.tally_of(d).get("rounds", [])
-                     if r["round"] == rnd.number), None)
-    options = sorted(deciding["options"], key=lambda o: o["position"]) if deciding else []
-    adopted = next((o for o in options if o["id"] == (deciding or {}).get("adopted")), None)
+                     if r["round"] == rnd.number), {})
+    adopted = next((o for o in deciding.get("options", []) if o["id"] == deciding.get("adopted")),
+                   None)
     return _notice(
         "notices/decision.html", community, kind=_("决议公示"), short=(links.DECISION, d.id),
         page=url_for("decisions.show", slug=slug, number=number, version=version),
         issuer=_committee(community), dated=d.published_at, issue=issue, d=d,
-        rejected=d.outcome is Outcome.REJECTED, adopted=adopted, options=options,
-        rule_text=describe(d.rule, quorum=rnd.quorum), round_number=rnd.number)
+        rejected=d.outcome is Outcome.REJECTED, adopted=adopted, round_number=rnd.number)
 
 
 @bp.route("/c/<slug>/ballots/<int:number>/notice/print")
@@ -162,8 +160,7 @@ def round_notice(slug: str, number: int, k: int):
         issuer=_committee(community), dated=rnd.notice_at, issue=issue, rnd=rnd,
         options=round_ops.options_of(rnd.id),
         seats=[seat_name(s) for s in round_ops.seats_of(rnd.id)],
-        guests=[g for g in rnd.guests.splitlines() if g.strip()],
-        rule_text=describe(rnd.rule, quorum=rnd.quorum))
+        guests=rnd.guests.splitlines())
 
 
 @bp.route("/c/<slug>/issues/<int:number>/poster")
