@@ -54,6 +54,17 @@ def is_postgres() -> bool:
     return db.session.get_bind().dialect.name == "postgresql"
 
 
+def insert_ignoring_duplicates(model, unique_columns: list[str]):
+    """INSERT … ON CONFLICT (unique_columns) DO NOTHING, on PostgreSQL and SQLite alike: a
+    row that would break that unique constraint is not inserted, and RETURNING returns
+    nothing for it."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert(model).on_conflict_do_nothing(index_elements=unique_columns)
+
+
 def for_update(stmt):
     """Lock the selected rows until the transaction ends.
 
@@ -65,3 +76,23 @@ def for_update(stmt):
     if db.session.get_bind().dialect.name == "postgresql":
         stmt = stmt.with_for_update()
     return stmt
+
+
+def commit_keeping_loaded() -> None:
+    """Commit without expiring what the session has loaded, for a view that renders a small
+    answer from objects it has just written and refreshed (the co-sign panel): it saves
+    reloading the user, their memberships and the community after the commit. Anything
+    another transaction may have changed must still be refreshed explicitly."""
+    session = db.session()
+    session.expire_on_commit = False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = True
+
+
+def include_object(obj, name, type_, reflected, compare_to) -> bool:
+    """For autogenerate and the drift test: the schema objects the models describe. The
+    trigram search indexes exist on PostgreSQL only and are left out (migration 0013)."""
+    return not (type_ == "index" and reflected and compare_to is None
+                and (name or "").endswith("_trgm"))

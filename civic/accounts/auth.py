@@ -5,6 +5,7 @@ from flask import Flask
 from flask_babel import gettext
 from flask_login import LoginManager
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from civic.accounts.models import User
 from civic.extensions import db
@@ -21,6 +22,8 @@ def init_app(app: Flask, login_manager: LoginManager) -> None:
 
     @login_manager.user_loader
     def load_user(token: str):
+        # with their memberships, which nearly every signed-in page asks about
         return db.session.execute(
             select(User).where(User.session_token == token, User.deleted_at.is_(None))
-        ).scalar_one_or_none()
+            .options(joinedload(User.memberships))
+        ).unique().scalar_one_or_none()

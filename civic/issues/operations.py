@@ -7,14 +7,14 @@ from decimal import Decimal
 
 from flask_babel import gettext as _
 from sqlalchemy import func, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.attributes import set_committed_value
 
 from civic import clock, permissions
 from civic.accounts.models import User
 from civic.audit import operations as audit
 from civic.communities.models import (Building, Community, Membership, MembershipStatus, Role,
                                       Tenure, Unit)
-from civic.database import for_update
+from civic.database import for_update, insert_ignoring_duplicates
 from civic.domain import DomainError, Invalid, NotAllowed
 from civic.extensions import db
 from civic.issues import threshold as th
@@ -277,21 +277,23 @@ def cosign(user: User, issue_id: int, comment: str = "") -> Cosign:
     state = effective_state(issue)
     if state not in SIGNABLE:
         raise DomainError(_refusal(state))
-    existing = household_signature(issue, membership)
-    if existing is not None:
-        raise AlreadySigned(_("你已经联署过这个议题。") if existing.user_id == user.id
-                            else _("你家已有人联署过这个议题（每户一次）。"))
     before = progress(issue)
-    sig = Cosign(issue_id=issue.id, unit_id=membership.unit_id, user_id=user.id,
-                 by_owner=membership.tenure is Tenure.OWNER, comment=comment.strip()[:140])
-    try:
-        with db.session.begin_nested():
-            db.session.add(sig)
-    except IntegrityError:
-        raise AlreadySigned(_("你家已有人联署过这个议题（每户一次）。")) from None
-    issue.cosign_count = Issue.cosign_count + 1
-    db.session.flush()
-    db.session.refresh(issue, ["cosign_count"])
+    # the unique (issue, unit) constraint is the rule: a second co-sign of the household
+    # inserts nothing, in the same statement
+    sig = db.session.scalars(
+        insert_ignoring_duplicates(Cosign, ["issue_id", "unit_id"]).values(
+            issue_id=issue.id, unit_id=membership.unit_id, user_id=user.id,
+            by_owner=membership.tenure is Tenure.OWNER, comment=comment.strip()[:140])
+        .returning(Cosign)).one_or_none()
+    if sig is None:
+        existing = household_signature(issue, membership)
+        raise AlreadySigned(_("你已经联署过这个议题。") if existing and existing.user_id == user.id
+                            else _("你家已有人联署过这个议题（每户一次）。"))
+    # the row is locked: count it and read the new count back in one statement
+    set_committed_value(issue, "cosign_count", db.session.execute(
+        update(Issue).where(Issue.id == issue.id)
+        .values(cosign_count=Issue.cosign_count + 1).returning(Issue.cosign_count)
+        .execution_options(synchronize_session=False)).scalar_one())
     if issue.threshold_kind is ThresholdKind.OWNERS and sig.by_owner:
         _recount_owners(issue)
         db.session.flush()
@@ -326,7 +328,7 @@ def after_progress(issue: Issue, before: th.Progress, after: th.Progress) -> Non
 
 
 def _slug(issue: Issue) -> str:
-    return db.session.scalar(select(Community.slug).where(Community.id == issue.community_id))
+    return db.session.get(Community, issue.community_id).slug   # usually already loaded
 
 
 def withdraw_cosign(user: User, issue_id: int) -> None:
