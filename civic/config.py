@@ -47,6 +47,14 @@ def load(instance_path: str) -> dict:
         #: number of reverse proxies in front of the app whose X-Forwarded-* headers we trust
         "TRUSTED_PROXIES": int(os.environ.get("TRUSTED_PROXIES", "0")),
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
+        #: anonymous pages and statistics computed once per change (civic.caching); off
+        #: with CIVIC_PAGE_CACHE=0
+        "PAGE_CACHE": os.environ.get("CIVIC_PAGE_CACHE", "1") != "0",
+        "CACHE_TYPE": "RedisCache" if os.environ.get("CACHE_REDIS_URL") else "SimpleCache",
+        "CACHE_REDIS_URL": os.environ.get("CACHE_REDIS_URL", ""),
+        "CACHE_KEY_PREFIX": "civic:",
+        "CACHE_DEFAULT_TIMEOUT": 30,
+        "CACHE_THRESHOLD": 2000,
         "BABEL_DEFAULT_LOCALE": "zh_CN",
         "BABEL_DEFAULT_TIMEZONE": "Asia/Shanghai",
         "INVITATION_CODE_DAYS": int(os.environ.get("INVITATION_CODE_DAYS", "60")),

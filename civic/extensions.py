@@ -1,5 +1,6 @@
 """Extension singletons; bound to the app in create_app()."""
 from flask_babel import Babel
+from flask_caching import Cache
 from flask_compress import Compress
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -17,6 +18,9 @@ login_manager = LoginManager()
 csrf = CSRFProtect()
 babel = Babel()
 htmx = Htmx()
+#: what is computed once per change of the data (civic.caching): in each process, or in
+#: Redis when CACHE_REDIS_URL is set, shared by every app process and node
+cache = Cache()
 #: gzip/brotli/zstd for HTML, CSS, JS and JSON (QUALITY.md §5: ≤ 60 KB per first load)
 compress = Compress()
 #: limits are stored in RATELIMIT_STORAGE_URI (Redis in production); if that storage

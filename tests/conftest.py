@@ -44,6 +44,9 @@ def _config(db_url: str, instance: Path) -> dict:
         "UPLOAD_FOLDER": str(instance / "uploads"),
         "RATELIMIT_STORAGE_URI": "memory://",
         "SERVER_NAME": None,
+        # factories write rows without audit events, which version the cache: tests that
+        # are about the cache turn it on (tests/test_caching.py)
+        "PAGE_CACHE": False,
     }
 
 

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from civic.extensions import db
+from tests.conftest import Auth
+
 
 @pytest.fixture
 def page(make, make_issue):
@@ -69,3 +72,133 @@ def test_anonymous_visitors_switch_language_without_a_token_and_users_need_one(a
         assert signed.post("/locale", data={"lang": "en", "next": page}).status_code == 400
     finally:
         app.config["WTF_CSRF_ENABLED"] = False
+
+
+# --- computed once per change (civic.caching.page_cache / per_change) -----------------------
+
+@pytest.fixture
+def cached(app):
+    from civic.extensions import cache
+    app.config["PAGE_CACHE"] = True
+    with app.app_context():
+        cache.clear()
+    yield cache
+    app.config["PAGE_CACHE"] = False
+
+
+def _fresh(app, url: str, **kw) -> str:
+    """The page as rendered now, with nothing stored."""
+    app.config["PAGE_CACHE"] = False
+    try:
+        return app.test_client().get(url, **kw).get_data(as_text=True)
+    finally:
+        app.config["PAGE_CACHE"] = True
+
+
+def test_an_anonymous_page_is_rendered_once_per_change(app, make, make_issue, cached,
+                                                       count_queries):
+    c = make.community()
+    _id, number = make_issue(c, need=3, title="楼下垃圾桶满了")
+    page = f"/c/{c.slug}/issues/{number}/"
+    anon = app.test_client()
+    first = anon.get(page)
+    with count_queries() as q:
+        again = anon.get(page)
+    assert again.get_data() == first.get_data()
+    assert q.count == 1                       # the data version, nothing else
+    assert again.headers["Cache-Control"] == first.headers["Cache-Control"]
+    assert again.headers["ETag"] == first.headers["ETag"]
+    assert anon.get(page, headers={"If-None-Match": first.headers["ETag"]}).status_code == 304
+    # a co-sign is a change: the next anonymous visitor sees it at once
+    resident = app.test_client()
+    Auth(resident).login(make.resident(c))
+    assert resident.post(f"/c/{c.slug}/issues/{number}/cosign").status_code == 303
+    after = anon.get(page).get_data(as_text=True)
+    assert after != first.get_data(as_text=True)
+    assert after == _fresh(app, page)
+
+
+def test_every_anonymous_page_kind_is_the_page_rendered_now(app, make, make_issue, cached):
+    c = make.community()
+    make_issue(c, need=3)
+    anon = app.test_client()
+    for url in ("/", f"/c/{c.slug}/", f"/c/{c.slug}/issues/", f"/c/{c.slug}/decisions/",
+                f"/c/{c.slug}/stats"):
+        anon.get(url)
+        assert anon.get(url).get_data(as_text=True) == _fresh(app, url), url
+
+
+def test_nothing_personal_is_stored_or_served(app, make, make_issue, cached, auth, client):
+    c = make.community()
+    _id, number = make_issue(c, need=3)
+    page = f"/c/{c.slug}/issues/{number}/"
+    anon = app.test_client()
+    public = anon.get(page).get_data(as_text=True)
+    user = make.resident(c)
+    auth.login(user)
+    mine = client.get(page)
+    assert mine.headers["Cache-Control"] == "private, no-cache"
+    assert mine.get_data(as_text=True) != public and "X-CSRFToken" in mine.get_data(as_text=True)
+    # and what the signed-in user saw was not stored for the next anonymous visitor
+    assert anon.get(page).get_data(as_text=True) == public
+    # an htmx request is not answered from the store either
+    assert anon.get(page, headers={"HX-Request": "true"}).headers["Cache-Control"] == \
+        "private, no-cache"
+
+
+def test_each_language_has_its_own_stored_page(app, make, make_issue, cached):
+    c = make.community()
+    _id, number = make_issue(c, need=3)
+    page = f"/c/{c.slug}/issues/{number}/"
+    zh = app.test_client()
+    assert 'lang="zh' in zh.get(page).get_data(as_text=True)
+    en = app.test_client()
+    en.post("/locale", data={"lang": "en", "next": page})
+    assert 'lang="en"' in en.get(page).get_data(as_text=True)
+    assert 'lang="zh' in zh.get(page).get_data(as_text=True)
+
+
+def test_a_flashed_message_is_not_lost_to_the_store(app, make, cached, client):
+    c = make.community()
+    page = f"/c/{c.slug}/"
+    stored = app.test_client().get(page).get_data(as_text=True)
+    with client.session_transaction() as s:
+        s["_flashes"] = [("info", "已退出登录。测试")]
+    flashed = client.get(page).get_data(as_text=True)
+    assert "已退出登录。测试" in flashed and flashed != stored
+    assert "已退出登录。测试" not in app.test_client().get(page).get_data(as_text=True)
+
+
+def test_a_failing_store_only_costs_the_rendering(app, make, make_issue, cached, monkeypatch):
+    c = make.community()
+    _id, number = make_issue(c, need=3)
+    page = f"/c/{c.slug}/issues/{number}/"
+
+    def broken(*a, **k):
+        raise ConnectionError("redis is down")
+    monkeypatch.setattr(cached, "get", broken)
+    monkeypatch.setattr(cached, "set", broken)
+    resp = app.test_client().get(page)
+    assert resp.status_code == 200 and resp.get_data(as_text=True) == _fresh(app, page)
+
+
+def test_the_statistics_are_computed_once_per_change_for_signed_in_users(
+        app, make, make_issue, cached, auth, client, monkeypatch):
+    from civic.archive import stats
+    c = make.community()
+    make_issue(c, need=3)
+    calls = []
+    real = stats.report
+    monkeypatch.setattr(stats, "report", lambda *a, **k: calls.append(1) or real(*a, **k))
+    auth.login(make.resident(c))
+    first = client.get(f"/c/{c.slug}/stats")
+    client.get(f"/c/{c.slug}/stats")
+    assert first.status_code == 200 and len(calls) == 1
+    client.get(f"/c/{c.slug}/stats?year=2025")      # another question: computed
+    assert len(calls) == 2
+    from civic.audit import operations as audit
+    with app.test_request_context("/", method="POST"):
+        audit.record("test.change", actor="system", community_id=c.id)
+        db.session.commit()
+    client.get(f"/c/{c.slug}/stats")                 # a change: computed again
+    assert len(calls) == 3

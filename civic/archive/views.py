@@ -10,6 +10,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from civic.archive import bp, charts, stats
+from civic.caching import per_change
 from civic.communities.loaders import community_or_404
 from civic.communities.models import Community
 from civic.extensions import db
@@ -61,7 +62,9 @@ def _year() -> int | None:
 @bp.route("/c/<slug>/stats")
 def community(slug: str):
     community = community_or_404(slug)
-    report = stats.report([community], _year())
+    year = _year()
+    report = per_change("stats.report", lambda: stats.report([community], year),
+                        community.id, year)
     return (render("archive/community.html", community=community, report=report,
                           charts=_charts(report), scores=Score,
                           action=url_for("archive.community", slug=community.slug)))
@@ -73,7 +76,9 @@ def street(district: str):
         Community.district == district).order_by(Community.name, Community.id)))
     if not communities:
         abort(404)
-    report = stats.report(communities, _year())
+    year = _year()
+    report = per_change("stats.report", lambda: stats.report(communities, year),
+                        *[c.id for c in communities], year)
     return (render("archive/street.html", district=district, communities=communities,
                           report=report, charts=_charts(report), scores=Score,
                           community_charts=_community_charts(communities, report),

@@ -14,12 +14,14 @@ from civic import permissions as can
 from civic.communities.loaders import check, community_or_404
 from civic.communities.models import Building, Community, Unit
 from civic.domain import DomainError, Invalid
+from civic.caching import per_change
+from civic.database import commit_keeping_loaded
 from civic.extensions import db, limiter
 from civic.htmx import perform, render, see_other
 from civic.issues import bp, queries
 from civic.issues import operations as ops
 from civic.issues.forms import CommentForm, CosignForm, IssueForm, RulesForm
-from civic.issues.models import Issue, IssuePhoto, IssueState
+from civic.issues.models import Cosign, Issue, IssuePhoto, IssueState
 from civic.uploads import path_of
 
 
@@ -27,16 +29,19 @@ def _user_key() -> str:
     return f"user:{current_user.id}" if current_user.is_authenticated else request.remote_addr
 
 
-def issue_or_404(community: Community, number: int, *, hidden_ok: bool = False) -> Issue:
+def issue_or_404(community: Community, number: int, *, hidden_ok: bool = False,
+                 eager: bool = True) -> Issue:
     """The issue #number of this community, if the current user may see it.
 
     A hidden issue (civic.moderation) is 404 to all but moderators, except where
-    `hidden_ok` — the issue page, which shows a notice instead."""
-    issue = db.session.execute(select(Issue).where(
-        Issue.community_id == community.id, Issue.number == number).options(
-        selectinload(Issue.photos), selectinload(Issue.author),
-        selectinload(Issue.author_unit).selectinload(Unit.building),
-        selectinload(Issue.building))).scalar_one_or_none()
+    `hidden_ok` — the issue page, which shows a notice instead. `eager` loads what the
+    issue page shows with it (photos, author, place); the co-sign panel needs none of it."""
+    q = select(Issue).where(Issue.community_id == community.id, Issue.number == number)
+    if eager:
+        q = q.options(selectinload(Issue.photos), selectinload(Issue.author),
+                      selectinload(Issue.author_unit).selectinload(Unit.building),
+                      selectinload(Issue.building))
+    issue = db.session.execute(q).scalar_one_or_none()
     if issue is None:
         abort(404)
     if not issue.state.is_public and getattr(current_user, "id", None) != issue.author_id:
@@ -124,7 +129,9 @@ def show(slug: str, number: int):
     return render("issues/show.html", community=community, issue=issue,
                   **_panel_context(community, issue, membership),
                   cosigns=queries.recent_cosigns(issue.id),
-                  by_building=queries.cosigns_by_building(issue.id), comments=comments,
+                  by_building=per_change("cosigns_by_building",
+                                         lambda: queries.cosigns_by_building(issue), issue.id),
+                  comments=comments,
                   comment_total=comment_total, cpage=page,
                   cpages=max(1, -(-comment_total // queries.COMMENTS_PER_PAGE)),
                   comment_form=CommentForm(formdata=None, idempotency_key=uuid.uuid4().hex),
@@ -133,20 +140,27 @@ def show(slug: str, number: int):
                   can_edit=ops.can_edit(current_user, issue))
 
 
-def _panel_context(community: Community, issue: Issue, membership) -> dict:
+def _panel_context(community: Community, issue: Issue, membership,
+                   signature: Cosign | None = None) -> dict:
     return {"state": ops.effective_state(issue), "progress": ops.progress(issue),
             "days_left": ops.days_left(issue), "membership": membership,
-            "signature": ops.household_signature(issue, membership),
+            "signature": signature or ops.household_signature(issue, membership),
             "cosign_form": CosignForm(formdata=None), "signable": ops.SIGNABLE}
 
 
-def _panel(community: Community, issue: Issue, status: int = 200, error: str | None = None):
-    """The co-sign panel: alone (with the counter out-of-band) for htmx, else the page."""
-    db.session.refresh(issue)
+def _panel(community: Community, issue: Issue, status: int = 200, error: str | None = None,
+           signed: Cosign | None = None):
+    """The co-sign panel: alone (with the counter out-of-band) for htmx, else the page.
+
+    `signed`: the co-sign this request has just committed; the issue was then read under
+    its lock, so it is current and the household's signature is known."""
+    if signed is None:
+        db.session.refresh(issue)
     if request.htmx:
         membership = can.residency(current_user, community)
+        context = _panel_context(community, issue, membership, signed)
         resp = render("issues/_cosign_response.html", community=community, issue=issue,
-                      error=error, **_panel_context(community, issue, membership))
+                      error=error, **context)
         resp.status_code = status
         return resp
     if error:
@@ -164,29 +178,29 @@ def _panel(community: Community, issue: Issue, status: int = 200, error: str | N
 @limiter.limit("60 per minute", key_func=_user_key)
 def cosign(slug: str, number: int):
     community = community_or_404(slug)
-    issue = issue_or_404(community, number)
+    issue = issue_or_404(community, number, eager=False)
     form = CosignForm()
     if not form.validate():
         return _panel(community, issue, 400, _("附言不能超过 140 字。"))
     try:
-        ops.cosign(current_user, issue.id, form.comment.data or "")
+        signed = ops.cosign(current_user, issue.id, form.comment.data or "")
     except ops.AlreadySigned as e:
         db.session.rollback()
         return _panel(community, issue, 200, e.message)   # a double tap: nothing to fix
     except DomainError as e:
         db.session.rollback()
         return _panel(community, issue, e.status, e.message)
-    db.session.commit()
+    commit_keeping_loaded()
     if not request.htmx:
         flash(_("联署成功，谢谢你的支持。"), "success")
-    return _panel(community, issue)
+    return _panel(community, issue, signed=signed)
 
 
 @bp.route("/issues/<int:number>/cosign/withdraw", methods=["POST"])
 @login_required
 def withdraw_cosign(slug: str, number: int):
     community = community_or_404(slug)
-    issue = issue_or_404(community, number)
+    issue = issue_or_404(community, number, eager=False)
     try:
         ops.withdraw_cosign(current_user, issue.id)
     except DomainError as e:
