@@ -150,6 +150,7 @@ class Stack:
         self.tmp = Path(tempfile.mkdtemp(prefix="civic-smoke-"))
         self.dbname = f"civic_smoke_{secrets.token_hex(5)}"
         self.procs: list[tuple[str, subprocess.Popen]] = []
+        self.process_groups: list[int] = []
         self.db_created = False
 
     # PostgreSQL
@@ -170,6 +171,7 @@ class Stack:
                                 stdin=subprocess.DEVNULL, start_new_session=True)
         out.close()
         self.procs.append((name, proc))
+        self.process_groups.append(proc.pid)
         return proc
 
     def stop(self) -> None:
@@ -460,6 +462,8 @@ def main(argv: list[str] | None = None) -> int:
         stack.stop()
     print("smoke test passed", flush=True)
     if args.json:
+        result.update(database=stack.dbname, tmp=str(stack.tmp),
+                      process_groups=stack.process_groups)
         print(json.dumps(result))
     return 0
 
