@@ -1,12 +1,13 @@
 """gunicorn settings for production: `gunicorn -c deploy/gunicorn.conf.py app:app`.
 
-Every setting can be changed from the environment without editing this file:
+These can be set from the environment without editing this file:
 
   GUNICORN_BIND     where to listen (default 127.0.0.1:8000; nginx proxies to it)
   WEB_CONCURRENCY   sync worker processes (default 2 × cores + 1)
   GUNICORN_TIMEOUT  seconds a request may take before its worker is replaced (default 30)
   FORWARDED_ALLOW_IPS  addresses of the proxies whose X-Forwarded-* gunicorn believes
-                    (default 127.0.0.1; the app's own ProxyFix is set with TRUSTED_PROXIES=1)
+                    (default 127.0.0.1,::1; the app's own ProxyFix: TRUSTED_PROXIES=1)
+  GUNICORN_LOG_LEVEL  default info
 
 Sync workers: every request is short (a page, a co-sign, an upload of a few photos), and
 nginx in front buffers slow clients, so a worker is never held by a slow phone.
@@ -40,7 +41,7 @@ access_log_format = ('%({x-forwarded-for}i)s "%(r)s" %(s)s %(B)s %(D)sus '
                      '"%(f)s" "%(a)s"')
 
 # The proxies whose X-Forwarded-For / -Proto gunicorn itself trusts (for wsgi.url_scheme).
-forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
 
 # Load the app once in the master, so workers start fast and share memory.
 preload_app = True
