@@ -429,7 +429,6 @@ def run(args, stack: Stack) -> dict:
     check(ratio >= args.min_ratio,
           f"the micro-cache serves ≥ {args.min_ratio:g}× the uncached rate")
     return {"ratio": round(ratio, 1), "rates": {k: v["rate"] for k, v in results.items()},
-            "workers": len(re.findall(r"Booting worker", log)) or None,
             "ratelimit_storage": redis.split(":")[0]}
 
 
