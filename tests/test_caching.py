@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from civic.caching import PUBLIC
 from civic.extensions import db
 from tests.conftest import Auth
 
@@ -202,3 +203,29 @@ def test_the_statistics_are_computed_once_per_change_for_signed_in_users(
         db.session.commit()
     client.get(f"/c/{c.slug}/stats")                 # a change: computed again
     assert len(calls) == 3
+
+
+def test_no_public_page_gives_an_anonymous_visitor_a_session(app, runner, client):
+    """With CSRF protection on, as in production: every page an anonymous visitor reaches
+    in the demo is public and sets no cookie, so that shared caches (the nginx micro-cache)
+    may keep it and the visitor's next pages stay cacheable too. Forms an anonymous visitor
+    cannot use are not built for them (building one puts a CSRF token in the session)."""
+    from tests.archive.test_privacy_scan import crawl
+    assert runner.invoke(args=["demo", "load"]).exit_code == 0
+    pages = [p for p, _text in crawl(client, ["/", "/c/huayuan/", "/audit/"]).items()]
+    html = [p for p in pages if not p.endswith((".csv", ".json", ".xml", ".atom"))
+            and "/api/v1" not in p]
+    assert len(html) > 60
+    app.config["WTF_CSRF_ENABLED"] = True
+    bad = {}
+    try:
+        for path in html:
+            resp = app.test_client().get(path)
+            if resp.mimetype != "text/html":
+                continue
+            cookie = resp.headers.get("Set-Cookie", "")
+            if resp.headers.get("Cache-Control") != PUBLIC or cookie:
+                bad[path] = (resp.headers.get("Cache-Control"), cookie[:40])
+    finally:
+        app.config["WTF_CSRF_ENABLED"] = False
+    assert not bad, " ".join(sorted(bad))

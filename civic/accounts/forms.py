@@ -1,6 +1,6 @@
 """Account forms. Labels are Chinese msgids, translated lazily."""
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
+from civic.forms import Form
 from wtforms import BooleanField, PasswordField, RadioField, SelectChoice, StringField
 from wtforms.validators import DataRequired, EqualTo, Length
 
@@ -9,7 +9,7 @@ from civic.i18n import LOCALES
 REQUIRED = _l("请填写此项。")
 
 
-class RegisterForm(FlaskForm):
+class RegisterForm(Form):
     phone = StringField(_l("手机号"), validators=[DataRequired(REQUIRED), Length(max=20)],
                         render_kw={"autocomplete": "tel", "inputmode": "tel"})
     display_name = StringField(_l("称呼（可选）"), validators=[Length(max=40)],
@@ -22,7 +22,7 @@ class RegisterForm(FlaskForm):
         render_kw={"autocomplete": "new-password"})
 
 
-class LoginForm(FlaskForm):
+class LoginForm(Form):
     phone = StringField(_l("手机号"), validators=[DataRequired(REQUIRED), Length(max=20)],
                         render_kw={"autocomplete": "username", "inputmode": "tel"})
     password = PasswordField(_l("密码"), validators=[DataRequired(REQUIRED), Length(max=128)],
@@ -30,13 +30,13 @@ class LoginForm(FlaskForm):
     remember = BooleanField(_l("在这台设备上保持登录"))
 
 
-class ProfileForm(FlaskForm):
+class ProfileForm(Form):
     display_name = StringField(_l("称呼"), validators=[Length(max=40)])
     show_name = BooleanField(_l("在公开页面显示我的称呼（否则显示为“某号楼居民”）"))
     locale = RadioField(_l("界面语言"), choices=[SelectChoice(k, v) for k, v in LOCALES.items()], default="zh_CN")
 
 
-class PasswordForm(FlaskForm):
+class PasswordForm(Form):
     current = PasswordField(_l("当前密码"), validators=[DataRequired(REQUIRED)],
                             render_kw={"autocomplete": "current-password"})
     new = PasswordField(_l("新密码"), validators=[DataRequired(REQUIRED), Length(max=128)],
@@ -46,7 +46,7 @@ class PasswordForm(FlaskForm):
         render_kw={"autocomplete": "new-password"})
 
 
-class DeleteAccountForm(FlaskForm):
+class DeleteAccountForm(Form):
     password = PasswordField(_l("当前密码"), validators=[DataRequired(REQUIRED)],
                              render_kw={"autocomplete": "current-password"})
     confirm = BooleanField(_l("我已了解：注销后无法恢复，手机号和姓名将被删除"),

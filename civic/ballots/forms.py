@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from flask_babel import LazyString, get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
+from civic.forms import Form
 from flask_wtf.file import FileField
 from wtforms import (DateTimeLocalField, HiddenField, RadioField, SelectChoice, SelectField,
                      SelectMultipleField, StringField, TextAreaField)
@@ -76,7 +76,7 @@ def to_utc(local_naive: datetime) -> datetime:
     return local_naive.astimezone(UTC)
 
 
-class ScheduleForm(FlaskForm):
+class ScheduleForm(Form):
     title = StringField(_l("表决事项名称"), validators=[DataRequired(REQUIRED), Length(max=120)],
                         description=_l("例如：3号楼加装电梯使用专项维修资金"))
     question = TextAreaField(_l("表决内容"), validators=[DataRequired(REQUIRED), Length(max=5000)],
@@ -93,19 +93,19 @@ class ScheduleForm(FlaskForm):
     decision = HiddenField()
 
 
-class VoteForm(FlaskForm):
+class VoteForm(Form):
     choice = RadioField(_l("我的表决意见"), choices=CHOICES, validate_choice=False)
     person = HiddenField()
 
 
-class PaperForm(FlaskForm):
+class PaperForm(Form):
     unit = SelectField(_l("房号"), choices=[], validate_choice=False, id="paper-unit",
                        validators=[DataRequired(UNIT_REQUIRED)],
                        description=_l("书面表决票上签字业主的任一房号；该业主名下范围内的所有房屋一并计入。"))
     choice = RadioField(_l("表决票上的意见"), choices=CHOICES, validate_choice=False)
 
 
-class ProxyForm(FlaskForm):
+class ProxyForm(Form):
     unit = SelectField(_l("委托业主的房号"), choices=[], validate_choice=False, id="proxy-unit",
                        validators=[DataRequired(UNIT_REQUIRED)])
     choice = RadioField(_l("受托人代为表决的意见"), choices=CHOICES, validate_choice=False)
@@ -116,18 +116,18 @@ class ProxyForm(FlaskForm):
                          render_kw={"accept": "image/jpeg,image/png,image/webp"})
 
 
-class ExtendForm(FlaskForm):
+class ExtendForm(Form):
     closes_at = LocalDateTimeField(_l("新的截止时间"), description=_l("北京时间。须晚于现在的截止时间。"),
                                    id="extend-closes_at")
     reason = TextAreaField(_l("延长理由（公开）"), validators=[DataRequired(REQUIRED), Length(max=2000)],
                            description=_l("例如：参与表决的面积尚未达到三分之二。"))
 
 
-class ObjectionForm(FlaskForm):
+class ObjectionForm(Form):
     text = TextAreaField(_l("异议内容和理由（公开）"),
                          validators=[DataRequired(REQUIRED), Length(max=2000)],
                          id="objection-text")
 
 
-class AnswerForm(FlaskForm):
+class AnswerForm(Form):
     answer = TextAreaField(_l("公开答复"), validators=[DataRequired(REQUIRED), Length(max=2000)])

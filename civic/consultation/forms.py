@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from flask_babel import LazyString, get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
+from civic.forms import Form
 from wtforms import (BooleanField, DateTimeLocalField, HiddenField, RadioField, SelectChoice,
                      SelectField, StringField, TextAreaField)
 from wtforms.validators import DataRequired, Length, ValidationError
@@ -92,7 +92,7 @@ def _yuan(form, field) -> None:
             from None
 
 
-class _NoticeFields(FlaskForm):
+class _NoticeFields(Form):
     agenda = TextAreaField(_l("议程"), validators=[DataRequired(REQUIRED), Length(max=5000)],
                            description=_l("本轮要讨论和表决的问题。"))
     place = StringField(_l("会议地点"), validators=[Length(max=80)],
@@ -113,13 +113,13 @@ class NoticeForm(_NoticeFields):
     pass
 
 
-class StaffSeatForm(FlaskForm):
+class StaffSeatForm(Form):
     user_id = SelectField(_l("工作人员"), choices=[], validate_choice=False)
     title = StringField(_l("公开职务（可选）"), validators=[Length(max=40)],
                         description=_l("不填则使用其在本小区登记的职务。"))
 
 
-class ResidentSeatForm(FlaskForm):
+class ResidentSeatForm(Form):
     phone = StringField(_l("居民代表的手机号"), validators=[DataRequired(REQUIRED), Length(max=20)],
                         render_kw={"inputmode": "tel", "autocomplete": "off"},
                         description=_l("须是本小区已认证的居民。手机号只用于查找，不会公开。"))
@@ -127,7 +127,7 @@ class ResidentSeatForm(FlaskForm):
                         description=_l("例如：5号楼居民代表"))
 
 
-class OptionForm(FlaskForm):
+class OptionForm(Form):
     title = StringField(_l("方案名称"), validators=[DataRequired(REQUIRED), Length(max=80)])
     description = TextAreaField(_l("方案说明"), validators=[Length(max=5000)])
     cost = StringField(_l("预计费用（元）"), validators=[DataRequired(REQUIRED), _yuan],
@@ -140,44 +140,44 @@ class OptionForm(FlaskForm):
                               description=_l("属于的，方案被采纳后须经业主表决才能成为决议。"))
 
 
-class RuleForm(FlaskForm):
+class RuleForm(Form):
     rule = RadioField(_l("表决规则"), choices=RULES, validate_choice=False)
     quorum = SelectField(_l("法定人数"), choices=QUORUMS, validate_choice=False)
 
 
-class DeadlineForm(FlaskForm):
+class DeadlineForm(Form):
     closes_at = local_datetime(_l("表决截止时间"))
 
 
-class EscalateForm(FlaskForm):
+class EscalateForm(Form):
     note = TextAreaField(_l("提请街道协调的原因（公开）"),
                          validators=[DataRequired(REQUIRED), Length(max=2000)])
 
 
-class VoteForm(FlaskForm):
+class VoteForm(Form):
     vote = RadioField(_l("你的表决"), choices=VOTES, validate_choice=False)
     reason = TextAreaField(_l("理由（投反对票时必填，随表决结果公开）"),
                            validators=[Length(max=2000)])
     seat_id = HiddenField()
 
 
-class StatementForm(FlaskForm):
+class StatementForm(Form):
     body = SelectField(_l("以哪一方的名义"), choices=[], validate_choice=False)
     text = TextAreaField(_l("立场陈述"), validators=[DataRequired(REQUIRED), Length(max=5000)],
                          description=_l("每一方一份，本轮结束前可以修改，每一版都有记录。"))
 
 
-class OpinionForm(FlaskForm):
+class OpinionForm(Form):
     text = TextAreaField(_l("发表意见"), validators=[DataRequired(_l("请写下你的意见。")),
                                                  Length(max=2000)])
     idempotency_key = HiddenField()
 
 
-class MinutesForm(FlaskForm):
+class MinutesForm(Form):
     text = TextAreaField(_l("会议纪要"), validators=[DataRequired(REQUIRED), Length(max=20000)],
                          description=_l("可以用 Markdown。提交后由参会各方确认；修改会生成新的版本，各方须重新确认。"))
 
 
-class ConfirmForm(FlaskForm):
+class ConfirmForm(Form):
     answer = RadioField(_l("你方的答复"), choices=ANSWERS, validate_choice=False)
     note = TextAreaField(_l("意见（提出异议时必填）"), validators=[Length(max=2000)])

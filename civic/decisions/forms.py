@@ -7,7 +7,7 @@ the domain checks (lead body, due date, funding source …) stay in the operatio
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
+from civic.forms import Form
 from wtforms import (DateField, HiddenField, RadioField, SelectChoice, SelectField, StringField,
                      TextAreaField)
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
@@ -50,7 +50,7 @@ class YuanField(StringField):
             raise ValidationError(_l("请按元填写金额，例如 12500 或 12,500.50（不能为负数，最多两位小数）。")) from None
 
 
-class TermsForm(FlaskForm):
+class TermsForm(Form):
     """The terms of a decision: explanation, lead body, due date, budget, funding source.
     For a rejection only the explanation counts (the view says which)."""
 
@@ -89,18 +89,18 @@ class CorrectForm(TermsForm):
                          description=_l("写明更正了什么、为什么。原决议和更正后的决议都会保持公开。"))
 
 
-class ObjectionForm(FlaskForm):
+class ObjectionForm(Form):
     text = TextAreaField(_l("异议内容和理由"), id="objection-text",
                          validators=[DataRequired(REQUIRED), Length(max=2000)],
                          description=_l("异议会公开显示（以“某号楼居民”署名），居委会须公开答复。"))
     idempotency_key = HiddenField()
 
 
-class AnswerForm(FlaskForm):
+class AnswerForm(Form):
     answer = TextAreaField(_l("公开答复"), validators=[DataRequired(REQUIRED), Length(max=2000)])
 
 
-class WithdrawForm(FlaskForm):
+class WithdrawForm(Form):
     reason = TextAreaField(_l("撤回理由（公开）"), id="withdraw-reason",
                            validators=[DataRequired(REQUIRED), Length(max=2000)],
                            description=_l("撤回后议题回到协商中，可以另开一轮协商。"))

@@ -10,7 +10,7 @@ fields (the operations name their fields the same way).
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
+from civic.forms import Form
 from flask_wtf.file import MultipleFileField
 from wtforms import HiddenField, RadioField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import AnyOf, DataRequired, InputRequired, Length
@@ -21,7 +21,7 @@ from civic.implementation.models import Score
 IMAGES = {"accept": "image/*"}
 
 
-class ExpenseForm(FlaskForm):
+class ExpenseForm(Form):
     spent_on = ChineseDateField(_l("支付日期"), id="expense-spent_on",
                                 validators=[InputRequired(_l("请填写支付日期。"))])
     amount = YuanField(_l("金额（元）"), id="expense-amount",
@@ -41,13 +41,13 @@ class ExpenseForm(FlaskForm):
     idempotency_key = HiddenField(id="expense-key")
 
 
-class ReverseForm(FlaskForm):
+class ReverseForm(Form):
     reason = TextAreaField(_l("冲销理由（公开）"),
                            validators=[DataRequired(_l("请说明冲销的理由。")),
                                        Length(max=500, message=_l("理由不能超过 500 字。"))])
 
 
-class ReviewForm(FlaskForm):
+class ReviewForm(Form):
     #: sent by the button pressed: 同意 (approve) or 不同意 (refuse)
     verdict = StringField(validators=[AnyOf(("approve", "refuse"),
                                             message=_l("请选择同意或不同意。"))])
@@ -55,7 +55,7 @@ class ReviewForm(FlaskForm):
                          validators=[Length(max=500, message=_l("说明不能超过 500 字。"))])
 
 
-class ProgressForm(FlaskForm):
+class ProgressForm(Form):
     # the choices depend on the issue and the user (the view fills them); the operation
     # checks the value again and answers at the field
     status = SelectField(_l("实施状态"), id="progress-status", choices=[],
@@ -73,7 +73,7 @@ class ProgressForm(FlaskForm):
 RESOLVED = {"yes": True, "no": False}
 
 
-class RatingForm(FlaskForm):
+class RatingForm(Form):
     """A household's answer (是否解决, 满意度); the operation checks the values again."""
 
     resolved = RadioField(_l("问题是否已解决？"), validate_choice=False,

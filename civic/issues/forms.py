@@ -1,5 +1,5 @@
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
+from civic.forms import Form
 from flask_wtf.file import MultipleFileField
 from wtforms import (HiddenField, IntegerField, RadioField, SelectChoice, SelectField,
                      StringField, TextAreaField)
@@ -8,7 +8,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 from civic.accounts.forms import REQUIRED
 
 
-class IssueForm(FlaskForm):
+class IssueForm(Form):
     title = StringField(_l("标题"), validators=[DataRequired(REQUIRED), Length(max=80)],
                         description=_l("一句话说清楚问题，例如：3号楼北侧路灯坏了一个月"))
     category = SelectField(_l("分类"), choices=[], validators=[DataRequired(REQUIRED)])
@@ -22,18 +22,18 @@ class IssueForm(FlaskForm):
     idempotency_key = HiddenField()
 
 
-class CosignForm(FlaskForm):
+class CosignForm(Form):
     comment = StringField(_l("说一句（可选）"), validators=[Length(max=140)])
 
 
-class CommentForm(FlaskForm):
+class CommentForm(Form):
     body = TextAreaField(_l("发表意见"), validators=[DataRequired(_l("请写下你的意见。")),
                                                  Length(max=2000)])
     parent_id = HiddenField()
     idempotency_key = HiddenField()
 
 
-class RulesForm(FlaskForm):
+class RulesForm(Form):
     threshold_kind = RadioField(_l("联署门槛"), choices=[
         SelectChoice("households", _l("固定户数")),
         SelectChoice("share", _l("已认证户数的一定比例（如 1/5，召开居民会议的比例）")),

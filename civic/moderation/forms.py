@@ -4,7 +4,7 @@ The preset reasons are stored in Chinese (the value), whatever the reader's lang
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
+from civic.forms import Form
 from wtforms import RadioField, SelectChoice, StringField
 from wtforms.validators import AnyOf, DataRequired, Length, ValidationError
 
@@ -13,7 +13,7 @@ PRESETS = ["人身攻击", "泄露个人信息", "广告", "不实信息", OTHER
 BAD_CHOICE = _l("请从列表中选择。")
 
 
-class ReportForm(FlaskForm):
+class ReportForm(Form):
     reason = RadioField(_l("举报原因"), validate_choice=False, choices=[
         SelectChoice("人身攻击", _l("人身攻击")),
         SelectChoice("泄露个人信息", _l("泄露个人信息")),
@@ -42,7 +42,7 @@ class ReportForm(FlaskForm):
         return self
 
 
-class ReasonForm(FlaskForm):
+class ReasonForm(Form):
     """The reason a moderator gives for hiding, restoring, dismissing or suspending."""
 
     reason = StringField(_l("原因"), validators=[

@@ -1,6 +1,6 @@
 """E-mail notification preferences."""
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
+from civic.forms import Form
 from wtforms import EmailField, RadioField, SelectChoice
 from wtforms.validators import Length, ValidationError
 
@@ -14,7 +14,7 @@ def _strip(value):
     return value.strip() if isinstance(value, str) else value
 
 
-class SettingsForm(FlaskForm):
+class SettingsForm(Form):
     email = EmailField(_l("接收通知的邮箱（可选）"), filters=[_strip],
                        validators=[Length(max=254, message=BAD_EMAIL)],
                        description=_l("只用于给你发送通知，不会公开，也不会给其他人看到。"),

@@ -5,7 +5,7 @@ from collections.abc import Callable
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
+from civic.forms import Form
 from flask_wtf.file import FileAllowed, FileField, FileRequired, FileSize
 from wtforms import BooleanField, StringField
 from wtforms.validators import DataRequired, ValidationError
@@ -28,7 +28,7 @@ def _rule(check: Callable[[str], object]):
     return validator
 
 
-class ImportForm(FlaskForm):
+class ImportForm(Form):
     file = FileField(_l("名册文件（CSV 或 XLSX）"), validators=[
         FileRequired(_l("请选择要上传的名册文件。")),
         FileAllowed(["csv", "xlsx"], _l("只能上传 CSV 或 XLSX 文件。")),
@@ -36,13 +36,13 @@ class ImportForm(FlaskForm):
     ], render_kw={"accept": ".csv,.xlsx"})
 
 
-class BuildingForm(FlaskForm):
+class BuildingForm(Form):
     name = StringField(_l("楼栋名称"), validators=[DataRequired(REQUIRED), _rule(normalise_building)],
                        description=_l("例如 5号楼、5栋、A座；只填数字 5 会记为“5号楼”。"),
                        render_kw={"maxlength": MAX_LEN["building"]})
 
 
-class UnitForm(FlaskForm):
+class UnitForm(Form):
     number = StringField(_l("房号"), validators=[DataRequired(REQUIRED), _rule(normalise_number)],
                          description=_l("按门牌填写，例如 301 或 2单元301。"),
                          render_kw={"maxlength": MAX_LEN["number"]})

@@ -6,7 +6,7 @@ because WTForms' built-in choice errors are English.
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
+from civic.forms import Form
 from wtforms import HiddenField, RadioField, SelectField, SelectMultipleField, StringField, \
     TextAreaField
 from wtforms.fields.choices import SelectChoice
@@ -29,14 +29,14 @@ def tenure_field(label, owner: str, tenant: str, description=None) -> RadioField
                       validators=[AnyOf(["owner", "tenant"], message=BAD_CHOICE)])
 
 
-class RedeemForm(FlaskForm):
+class RedeemForm(Form):
     code = StringField(_l("邀请码"), validators=[DataRequired(REQUIRED), Length(max=40)],
                        description=_l("10 位字母和数字，例如 ABCDE-FGHJK，不区分大小写。"),
                        render_kw={"autocomplete": "off", "autocapitalize": "characters",
                                   "spellcheck": "false"})
 
 
-class CodesForm(FlaskForm):
+class CodesForm(Form):
     """Generate codes for all units of a building or for the units ticked."""
 
     building = HiddenField()
@@ -57,7 +57,7 @@ class CodesForm(FlaskForm):
             raise ValidationError(_l("请至少勾选一个房号，或选择“本楼全部房号”。"))
 
 
-class ClaimForm(FlaskForm):
+class ClaimForm(Form):
     building = HiddenField()
     unit = SelectField(_l("房号"), choices=[], validate_choice=False,
                        validators=[DataRequired(_l("请选择房号。"))])
@@ -68,7 +68,7 @@ class ClaimForm(FlaskForm):
                                         "不要填写身份证号。"))
 
 
-class ReasonForm(FlaskForm):
+class ReasonForm(Form):
     """A required reason: for rejecting a claim or revoking a membership."""
 
     reason = StringField(_l("原因"), validators=[DataRequired(_l("请写明原因。")), Length(max=200)])
