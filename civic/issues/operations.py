@@ -263,13 +263,16 @@ def _recount_owners(issue: Issue) -> None:
     issue.cosign_heads = owner_headcount(issue.community_id, signed_units)
 
 
-def cosign(user: User, issue_id: int, comment: str = "") -> Cosign:
+def cosign(user: User, issue_id: int, comment: str = "", *, locked: Issue | None = None
+           ) -> Cosign:
     """Co-sign for the user's household, exactly once, and cross the threshold at most once.
 
-    Raises NotAllowed (not a verified resident here), AlreadySigned, DomainError (the issue
-    does not take co-signs now).
+    `locked`: the issue, if the caller has already read it locked (for_update) in this
+    transaction. Raises NotAllowed (not a verified resident here), AlreadySigned,
+    DomainError (the issue does not take co-signs now).
     """
-    issue = db.session.execute(for_update(select(Issue).where(Issue.id == issue_id))).scalar_one()
+    issue = locked if locked is not None and locked.id == issue_id else db.session.execute(
+        for_update(select(Issue).where(Issue.id == issue_id))).scalar_one()
     community = db.session.get(Community, issue.community_id)
     membership = permissions.residency(user, community)
     if membership is None:

@@ -15,7 +15,7 @@ from civic.communities.loaders import check, community_or_404
 from civic.communities.models import Building, Community, Unit
 from civic.domain import DomainError, Invalid
 from civic.caching import per_change
-from civic.database import commit_keeping_loaded
+from civic.database import commit_keeping_loaded, for_update
 from civic.extensions import db, limiter
 from civic.htmx import perform, render, see_other
 from civic.issues import bp, queries
@@ -30,13 +30,16 @@ def _user_key() -> str:
 
 
 def issue_or_404(community: Community, number: int, *, hidden_ok: bool = False,
-                 eager: bool = True) -> Issue:
+                 eager: bool = True, lock: bool = False) -> Issue:
     """The issue #number of this community, if the current user may see it.
 
     A hidden issue (civic.moderation) is 404 to all but moderators, except where
     `hidden_ok` — the issue page, which shows a notice instead. `eager` loads what the
-    issue page shows with it (photos, author, place); the co-sign panel needs none of it."""
+    issue page shows with it (photos, author, place); the co-sign panel needs none of it.
+    `lock` locks the issue's row until the transaction ends (civic.database.for_update)."""
     q = select(Issue).where(Issue.community_id == community.id, Issue.number == number)
+    if lock:
+        q = for_update(q)
     if eager:
         q = q.options(selectinload(Issue.photos), selectinload(Issue.author),
                       selectinload(Issue.author_unit).selectinload(Unit.building),
@@ -178,12 +181,13 @@ def _panel(community: Community, issue: Issue, status: int = 200, error: str | N
 @limiter.limit("60 per minute", key_func=_user_key)
 def cosign(slug: str, number: int):
     community = community_or_404(slug)
-    issue = issue_or_404(community, number, eager=False)
     form = CosignForm()
     if not form.validate():
-        return _panel(community, issue, 400, _("附言不能超过 140 字。"))
+        return _panel(community, issue_or_404(community, number, eager=False), 400,
+                      _("附言不能超过 140 字。"))
+    issue = issue_or_404(community, number, eager=False, lock=True)
     try:
-        signed = ops.cosign(current_user, issue.id, form.comment.data or "")
+        signed = ops.cosign(current_user, issue.id, form.comment.data or "", locked=issue)
     except ops.AlreadySigned as e:
         db.session.rollback()
         return _panel(community, issue, 200, e.message)   # a double tap: nothing to fix
