@@ -24,6 +24,7 @@ from sqlalchemy import create_engine, event, func, select, text
 
 from civic import benchdata, clock, create_app
 from civic.accounts.models import User
+from civic.audit.models import AuditEvent
 from civic.ballots.models import Ballot
 from civic.benchdata import BENCH_PASSWORD
 from civic.communities.models import Building, Community, Membership, Role, Tenure, Unit
@@ -50,7 +51,7 @@ BUDGETS: dict[str, int] = {
     "decisions.index": 6, "decisions.show": 12, "decisions.content": 3,
     "implementation.show": 12, "implementation.spending": 6,
     "ballots.index": 2, "ballots.show": 8,
-    "archive.community": 5, "archive.street": 5, "audit.index": 1,
+    "archive.community": 5, "archive.street": 5, "audit.index": 2,
     "notices.decision_notice": 8, "notices.round_notice": 10, "notices.cosign_poster": 7,
     "notices.ballot_notice": 3, "notices.offline": 0,
     "opendata.decisions_csv": 4, "opendata.decisions_json": 4, "opendata.decisions_atom": 4,
@@ -183,7 +184,7 @@ def _extras() -> None:
     from civic.issues import operations as issue_ops
     from civic.moderation import operations as moderation
     from civic.verification import operations as verification
-    for slug, many in (("bench-001", 12), ("bench-002", 1)):
+    for slug, many in (("bench-001", 25), ("bench-002", 1)):
         c = _community(slug)
         people = _residents(c)
         completed = _ranked_issues(c, IssueState.COMPLETED)
@@ -275,6 +276,7 @@ def _targets() -> dict:
         .where(Issue.community_id == a.id, Issue.state == IssueState.IN_CONSULTATION,
                Issue.building_id.is_(None), Round.closed_at.is_not(None))
         .group_by(Issue.number).order_by(func.count(Round.id), Issue.number)).all()
+    t["audit_hash"] = db.session.scalar(select(AuditEvent.hash).order_by(AuditEvent.seq))
     t["ballot"] = db.session.scalar(select(Ballot.number).where(Ballot.community_id == demo.id))
     for key, c in (("a", a), ("b", b)):
         t[f"comment_{key}"] = db.session.scalar(select(Comment.id).join(Issue).where(
@@ -372,8 +374,9 @@ def _cases(t: dict) -> dict[str, list[list[tuple]]]:
             [(big_signer, f"{a}/issues/?signed=1"), (small_signer, f"{a}/issues/?signed=1")],
         ],
         "issues.show": [
-            [(anon, f"{a}/issues/{done_a}/"), (anon, f"{a}/issues/{done_a_small}/"),
-             (anon, f"{b}/issues/{done_b}/")],
+            # 25 comments (and page 2 of them), one, and one
+            [(anon, f"{a}/issues/{done_a}/"), (anon, f"{a}/issues/{done_a}/?cpage=2"),
+             (anon, f"{a}/issues/{done_a_small}/"), (anon, f"{b}/issues/{done_b}/")],
             [(anon, f"{a}/issues/{coll_a}/"), (anon, f"{a}/issues/{coll_a_small}/"),
              (anon, f"{b}/issues/{coll_b}/")],
             # the co-sign panel, for a household that may sign
@@ -418,7 +421,10 @@ def _cases(t: dict) -> dict[str, list[list[tuple]]]:
         "archive.community": public("/stats"),
         "archive.street": [[(anon, f"/streets/{t['district_a']}/stats"),
                             (anon, f"/streets/{t['district_b']}/stats")]],
-        "audit.index": [[(anon, "/audit/")]],
+        # the chain's head; an event looked up by its hash; a hash that names none
+        "audit.index": [[(anon, "/audit/")],
+                        [(anon, f"/audit/?hash={t['audit_hash']}"),
+                         (anon, f"/audit/?hash={'0' * 64}")]],
         "ballots.index": [[(anon, f"{demo}/ballots/"), (anon, f"{a}/ballots/")]],
         "ballots.show": [[(anon, f"{demo}/ballots/{t['ballot']}")]],
         "notices.ballot_notice": [[(anon, f"{demo}/ballots/{t['ballot']}/notice/print")]],
