@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import create_engine, event, func, select, text
@@ -50,7 +51,8 @@ BUDGETS: dict[str, int] = {
     "consultation.show": 9, "consultation.round_page": 19, "consultation.frozen_json": 11,
     "decisions.index": 6, "decisions.show": 12, "decisions.content": 3,
     "implementation.show": 12, "implementation.spending": 6,
-    "ballots.index": 2, "ballots.show": 8,
+    "ballots.index": 2, "ballots.show": 8, "ballots.ballot_json": 2,
+    "notices.ballot_result": 4,
     "archive.community": 5, "archive.street": 5, "audit.index": 2,
     "notices.decision_notice": 8, "notices.round_notice": 10, "notices.cosign_poster": 7,
     "notices.ballot_notice": 3, "notices.offline": 0,
@@ -92,8 +94,6 @@ EXCLUDED = {
     "implementation.progress_photo": "an uploaded file, served after one lookup",
     "implementation.progress_thumb": "an uploaded file, served after one lookup",
     "ballots.authorisation": "an uploaded file (a proxy's authorisation), after one lookup",
-    "ballots.ballot_json": "exists only for a counted ballot; the data set's ballot is open",
-    "notices.ballot_result": "exists only for a counted ballot; the data set's ballot is open",
 }
 
 
@@ -206,6 +206,40 @@ def _extras() -> None:
         unit = db.session.scalars(select(Unit).where(Unit.community_id == c.id)
                                   .order_by(Unit.id.desc())).first()
         verification.submit_claim(loner, c, unit, Tenure.TENANT, "我租住在这里")
+    _counted_ballot(_community("bench-001"), 40, None)
+    _counted_ballot(_community("bench-002"), 2, None)
+
+
+def _counted_ballot(c: Community, voters: int, building_ids: list[int] | None) -> None:
+    """An owners' ballot of the community, or of some of its buildings, with `voters`
+    online votes, opened and counted (the clock moved on and back)."""
+    from civic.ballots import operations as ballot_ops
+    mod = _staff(c, Role.MODERATOR)
+    now = clock.now()
+    try:
+        ballot = ballot_ops.schedule(mod, c, title="公共收益用于增设休闲座椅",
+                                     question="是否同意使用公共收益增设休闲座椅？", item=9,
+                                     opens_at=now + timedelta(days=4),
+                                     closes_at=now + timedelta(days=10),
+                                     building_ids=building_ids)
+        clock.freeze(now + timedelta(days=5))
+        ballot_ops.open_ballot(mod, ballot)
+        owners = db.session.scalars(select(User).join(Membership, Membership.user_id == User.id)
+                                    .where(Membership.community_id == c.id,
+                                           Membership.role == Role.RESIDENT,
+                                           Membership.tenure == Tenure.OWNER)
+                                    .order_by(Membership.id))
+        cast = 0
+        for owner in owners:
+            if cast == voters:
+                break
+            if ballot_ops.persons_of(owner, ballot):
+                ballot_ops.vote_online(owner, ballot, "yes" if cast % 4 else "no")
+                cast += 1
+        clock.freeze(now + timedelta(days=11))
+        ballot_ops.count(mod, ballot)
+    finally:
+        clock.freeze(None)
 
 
 def _targets() -> dict:
@@ -264,6 +298,7 @@ def _targets() -> dict:
         .join(Notification, Notification.user_id == User.id)
         .group_by(User.phone).order_by(func.count(Notification.id).desc(), User.phone)).all()
     t["notified"] = (notified[0][0], notified[-1][0])
+    assert notified[0][1] >= 3 * notified[-1][1], notified
     drafts = db.session.execute(select(User.phone, Issue.number).join(
         Issue, Issue.author_id == User.id).where(Issue.community_id == a.id,
                                                  Issue.state == IssueState.DRAFT)
@@ -278,6 +313,9 @@ def _targets() -> dict:
         .group_by(Issue.number).order_by(func.count(Round.id), Issue.number)).all()
     t["audit_hash"] = db.session.scalar(select(AuditEvent.hash).order_by(AuditEvent.seq))
     t["ballot"] = db.session.scalar(select(Ballot.number).where(Ballot.community_id == demo.id))
+    for key, c in (("a", a), ("b", b)):
+        t[f"ballot_{key}"] = db.session.scalar(select(Ballot.number).where(
+            Ballot.community_id == c.id))
     for key, c in (("a", a), ("b", b)):
         t[f"comment_{key}"] = db.session.scalar(select(Comment.id).join(Issue).where(
             Issue.community_id == c.id).order_by(Comment.id))
@@ -328,6 +366,10 @@ def visit(bench):
     return count
 
 
+def _password(phone: str) -> str:
+    return DEMO_PASSWORD if phone.startswith("138") else BENCH_PASSWORD
+
+
 def _cases(t: dict) -> dict[str, list[list[tuple]]]:
     """endpoint → groups of (visitor phone, url[, password]): every visit of a group must
     send the same number of statements."""
@@ -359,8 +401,8 @@ def _cases(t: dict) -> dict[str, list[list[tuple]]]:
                                      (small_signer, "/account/delete")]],
         "accounts.export_data": [[(big_signer, "/account/data.json"),
                                   (small_signer, "/account/data.json")]],
-        "notifications.index": [[(p, "/notifications/", DEMO_PASSWORD) for p in t["notified"]]],
-        "notifications.settings": [[(p, "/notifications/settings", DEMO_PASSWORD)
+        "notifications.index": [[(p, "/notifications/", _password(p)) for p in t["notified"]]],
+        "notifications.settings": [[(p, "/notifications/settings", _password(p))
                                     for p in t["notified"]]],
         "communities.home": public("/"),
         "issues.index": [
@@ -425,11 +467,24 @@ def _cases(t: dict) -> dict[str, list[list[tuple]]]:
         "audit.index": [[(anon, "/audit/")],
                         [(anon, f"/audit/?hash={t['audit_hash']}"),
                          (anon, f"/audit/?hash={'0' * 64}")]],
-        "ballots.index": [[(anon, f"{demo}/ballots/"), (anon, f"{a}/ballots/")]],
-        "ballots.show": [[(anon, f"{demo}/ballots/{t['ballot']}")]],
-        "notices.ballot_notice": [[(anon, f"{demo}/ballots/{t['ballot']}/notice/print")]],
-        "ballots.manage": [[(demo_mod, f"{demo}/ballots/{t['ballot']}/manage", DEMO_PASSWORD)]],
-        "ballots.new": [[(demo_mod, f"{demo}/ballots/new", DEMO_PASSWORD)]],
+        "ballots.index": [[(anon, f"{demo}/ballots/"), (anon, f"{a}/ballots/"),
+                           (anon, f"{b}/ballots/")]],
+        # counted: A's (750 units) with 40 votes, B's (250 units) with 2; open (the demo's)
+        "ballots.show": [[(anon, f"{a}/ballots/{t['ballot_a']}"),
+                          (anon, f"{b}/ballots/{t['ballot_b']}")],
+                         [(anon, f"{demo}/ballots/{t['ballot']}")]],
+        "ballots.ballot_json": [[(anon, f"{a}/ballots/{t['ballot_a']}/ballot.json"),
+                                 (anon, f"{b}/ballots/{t['ballot_b']}/ballot.json")]],
+        "notices.ballot_result": [[(anon, f"{a}/ballots/{t['ballot_a']}/result/print"),
+                                   (anon, f"{b}/ballots/{t['ballot_b']}/result/print")]],
+        "notices.ballot_notice": [[(anon, f"{a}/ballots/{t['ballot_a']}/notice/print"),
+                                   (anon, f"{b}/ballots/{t['ballot_b']}/notice/print")],
+                                  [(anon, f"{demo}/ballots/{t['ballot']}/notice/print")]],
+        "ballots.manage": [[(mod_a, f"{a}/ballots/{t['ballot_a']}/manage"),
+                            (mod_b, f"{b}/ballots/{t['ballot_b']}/manage")],
+                           [(demo_mod, f"{demo}/ballots/{t['ballot']}/manage", DEMO_PASSWORD)]],
+        "ballots.new": [[(demo_mod, f"{demo}/ballots/new", DEMO_PASSWORD)]
+                        + both(mod_a, mod_b, "/ballots/new")],
         "communities.admin_communities": [[(demo_admin, "/admin/communities", DEMO_PASSWORD)]],
         "communities.staff": [both(mod_a, mod_b, "/manage/staff")],
         "roster.index": [both(mod_a, mod_b, "/manage/roster/")],
