@@ -184,6 +184,7 @@ def _extras() -> None:
     from civic.issues import operations as issue_ops
     from civic.moderation import operations as moderation
     from civic.verification import operations as verification
+    from civic.communities import operations as community_ops
     for slug, many in (("bench-001", 25), ("bench-002", 1)):
         c = _community(slug)
         people = _residents(c)
@@ -199,13 +200,32 @@ def _extras() -> None:
         # reported, but fewer times than would hide it
         for reporter in people[-2 - min(many, 2):-2]:
             moderation.report(reporter, c, "issue", big.id, "与事实不符")
-        loner = User(phone=f"1990000000{slug[-1]}", password_hash=people[0].password_hash,
-                     display_name="申请人")
-        db.session.add(loner)
-        db.session.flush()
-        unit = db.session.scalars(select(Unit).where(Unit.community_id == c.id)
-                                  .order_by(Unit.id.desc())).first()
-        verification.submit_claim(loner, c, unit, Tenure.TENANT, "我租住在这里")
+        # claims of households not yet verified, and more staff in A than in B
+        vacant = db.session.scalars(select(Unit).where(
+            Unit.community_id == c.id, ~Unit.id.in_(select(Membership.unit_id).where(
+                Membership.unit_id.is_not(None)))).order_by(Unit.id)).all()
+        mod = _staff(c, Role.MODERATOR)
+        for k in range(min(many, 6)):
+            newcomer = User(phone=f"199{slug[-1]}00000{k:02d}",
+                            password_hash=people[0].password_hash, display_name="申请人")
+            db.session.add(newcomer)
+            db.session.flush()
+            verification.submit_claim(newcomer, c, vacant[k], Tenure.TENANT, "我租住在这里")
+            if k < 3 and many > 1:
+                helper = User(phone=f"198{slug[-1]}00000{k:02d}", password_hash="",
+                              display_name="网格员")
+                db.session.add(helper)
+                db.session.flush()
+                community_ops.grant_staff_role(mod, c, helper, Role.OBSERVER,
+                                               title=f"网格员{k + 1}")
+        # invitation codes: every unit of A's largest building, one unit of B
+        largest = db.session.execute(
+            select(Building.id).join(Unit, Unit.building_id == Building.id)
+            .where(Building.community_id == c.id).group_by(Building.id)
+            .order_by(func.count(Unit.id).desc(), Building.id).limit(1)).scalar()
+        units = db.session.scalars(select(Unit).where(Unit.building_id == largest)
+                                   .order_by(Unit.id)).all()
+        verification.issue_codes(mod, c, units if many > 1 else units[:1], Tenure.OWNER)
     _counted_ballot(_community("bench-001"), 40, None)
     _counted_ballot(_community("bench-002"), 2, None)
 
@@ -366,13 +386,16 @@ def visit(bench):
     return count
 
 
+HTMX = {"HX-Request": "true"}
+
+
 def _password(phone: str) -> str:
     return DEMO_PASSWORD if phone.startswith("138") else BENCH_PASSWORD
 
 
 def _cases(t: dict) -> dict[str, list[list[tuple]]]:
-    """endpoint → groups of (visitor phone, url[, password]): every visit of a group must
-    send the same number of statements."""
+    """endpoint → groups of (visitor phone, url[, password[, headers]]): every visit of a
+    group must send the same number of statements."""
     a, b, demo = f"/c/{t['a']}", f"/c/{t['b']}", f"/c/{t['demo']}"
     anon = None
     mod_a, mod_b = t["moderator_a"], t["moderator_b"]
@@ -414,6 +437,10 @@ def _cases(t: dict) -> dict[str, list[list[tuple]]]:
             [(anon, f"{a}/issues/?category=安全&sort=cosigns"),
              (anon, f"{b}/issues/?category=安全&sort=cosigns")],
             [(big_signer, f"{a}/issues/?signed=1"), (small_signer, f"{a}/issues/?signed=1")],
+            # the list alone, as htmx asks for it when a filter changes
+            [(anon, f"{a}/issues/", BENCH_PASSWORD, HTMX),
+             (anon, f"{a}/issues/?page={t['pages_a']}", BENCH_PASSWORD, HTMX),
+             (anon, f"{b}/issues/", BENCH_PASSWORD, HTMX)],
         ],
         "issues.show": [
             # 25 comments (and page 2 of them), one, and one
@@ -554,8 +581,8 @@ def test_constant_and_within_budget(bench, visit, endpoint):
     _app, t = bench
     seen = {}
     for group in _cases(t)[endpoint]:
-        counts = {f"{visitor or 'anonymous'} {url}": visit(visitor, url, *password)
-                  for visitor, url, *password in group}
+        counts = {f"{visitor or 'anonymous'} {url}{' (htmx)' if rest[1:] else ''}":
+                  visit(visitor, url, *rest) for visitor, url, *rest in group}
         assert len(set(counts.values())) == 1, f"{endpoint}: the count varies: {counts}"
         seen.update(counts)
     assert max(seen.values()) <= BUDGETS[endpoint], f"{endpoint} over its budget: {seen}"
