@@ -123,6 +123,8 @@ def bench(database, tmp_path_factory):
         limiter._storage_dead = False
         limiter.reset()
     runner = app.test_cli_runner()
+    # seed 8: both communities have maintenance-fund expenses (which carry reviews), so
+    # their pages have the same shape and differ only in size
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(benchdata, "_split", _uneven)
         result = runner.invoke(args=["bench", "generate", "--scale", str(SCALE), "--seed", "8"])
