@@ -69,6 +69,12 @@ def suggested_lead(community_id: int, category: str) -> Body | None:
         ResponsibilityRule.community_id == community_id, ResponsibilityRule.category == category))
 
 
+def responsibility_of(community_id: int) -> dict[str, Body]:
+    """The community's responsibility list (权责清单): category → lead body, one query."""
+    return dict(db.session.execute(select(ResponsibilityRule.category, ResponsibilityRule.lead)
+                                   .where(ResponsibilityRule.community_id == community_id)).all())
+
+
 def precedents_for(community_id: int, category: str, limit: int = 5) -> list[Precedent]:
     return list(db.session.scalars(select(Precedent).where(
         Precedent.community_id == community_id, Precedent.category == category)

@@ -241,7 +241,8 @@ def responsibility(slug: str):
         db.session.commit()
         flash(_("权责清单已保存。"), "success")
         return see_other(url_for("triage.responsibility", slug=slug))
-    current = {c: ops.suggested_lead(community.id, c) for c in categories}
+    leads = ops.responsibility_of(community.id)
+    current = {c: leads.get(c) for c in categories}
     precedents = db.session.scalars(select(Precedent).where(
         Precedent.community_id == community.id).order_by(Precedent.id.desc()).limit(50)).all()
     return render("triage/responsibility.html", community=community, categories=categories,
