@@ -98,11 +98,27 @@ def main_pages(base: str) -> list[tuple[str, str]]:
 
 
 def run_lighthouse(url: str, out: Path, env: dict) -> dict:
-    subprocess.run(
+    proc = subprocess.Popen(
         [str(LIGHTHOUSE), url, "--quiet", "--output=json", f"--output-path={out}",
-         f"--only-categories={CATEGORIES}", f"--chrome-flags={CHROME_FLAGS}"],
-        env=env, check=True, timeout=300)
+         f"--only-categories={CATEGORIES}", f"--chrome-flags={CHROME_FLAGS}"], env=env)
+    try:
+        code = proc.wait(timeout=300)
+    except BaseException:
+        # Lighthouse closes the Chromium it started on SIGINT; a kill would leave it running.
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        raise
+    if code:
+        raise SystemExit(f"lighthouse exited with {code} on {url}")
     return json.loads(out.read_text())
+
+
+def _exit_on_signal(signum, _frame):
+    raise SystemExit(128 + signum)
 
 
 def summarise(report: dict) -> dict:
@@ -150,6 +166,8 @@ def main() -> int:
     ap.add_argument("--workers", type=int, default=2, help="gunicorn workers (default 2)")
     args = ap.parse_args()
 
+    for sig in (signal.SIGTERM, signal.SIGHUP):  # stop the server on these too, not only ^C
+        signal.signal(sig, _exit_on_signal)
     ensure_lighthouse()
     chrome = os.environ.get("CHROME_PATH", "/usr/bin/chromium")
     RESULTS.mkdir(parents=True, exist_ok=True)
