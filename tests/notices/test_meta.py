@@ -71,6 +71,14 @@ def test_public_pages_carry_a_link_preview_without_personal_data(demo, login, cl
             assert not re.search(r"1[3-9]\d{9}", value), (path, value)
 
 
+def test_the_home_page_describes_the_site(demo, client):
+    meta = _meta(client.get("/").get_data(as_text=True))
+    assert REQUIRED <= set(meta), meta
+    assert meta["og:title"] == "社区议事厅"
+    assert meta["og:url"] == f"{BASE}/"
+    assert meta["description"] and len(meta["description"]) <= 150
+
+
 def test_the_issue_preview_says_what_and_how_far(demo, client, ctx):
     issue = db.session.scalar(select(Issue).where(Issue.state == IssueState.COLLECTING))
     meta = _meta(client.get(f"/c/huayuan/issues/{issue.number}/").get_data(as_text=True))
