@@ -35,9 +35,11 @@ def _page(title: str, sql: str, **params):
     return render_template_string(ROWS, title=title, rows=rows)
 
 
-@app.post("/cosign/<int:issue_id>/<int:unit_id>/<int:user_id>")
-def cosign(issue_id: int, unit_id: int, user_id: int):
-    """One household's co-sign: lock the issue, insert the row, count it, commit."""
+#: the advisory lock that serialises the app's audit chain (civic/audit/operations.py)
+AUDIT_CHAIN_LOCK = 727_800_278
+
+
+def _cosign(issue_id: int, unit_id: int, user_id: int, chain_lock: bool):
     try:
         with engine.begin() as conn:
             conn.execute(text("SELECT id FROM issue WHERE id = :i FOR UPDATE"), {"i": issue_id})
@@ -48,9 +50,25 @@ def cosign(issue_id: int, unit_id: int, user_id: int):
             count = conn.execute(text(
                 "UPDATE issue SET cosign_count = cosign_count + 1 WHERE id = :i"
                 " RETURNING cosign_count"), {"i": issue_id}).scalar_one()
+            if chain_lock:
+                conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": AUDIT_CHAIN_LOCK})
     except IntegrityError:
         return "already signed", 200
     return f"<span>{count}</span>"
+
+
+@app.post("/cosign/<int:issue_id>/<int:unit_id>/<int:user_id>")
+def cosign(issue_id: int, unit_id: int, user_id: int):
+    """One household's co-sign with the app's locks: the issue's row, then (where the app
+    writes its audit event) the audit chain's advisory lock, both held to the commit; the
+    row inserted and counted. No audit event is written: that is the app's own work."""
+    return _cosign(issue_id, unit_id, user_id, chain_lock=True)
+
+
+@app.post("/cosign-row-lock/<int:issue_id>/<int:unit_id>/<int:user_id>")
+def cosign_row_lock(issue_id: int, unit_id: int, user_id: int):
+    """The same without the audit chain's lock: the issue's row lock only."""
+    return _cosign(issue_id, unit_id, user_id, chain_lock=False)
 
 
 @app.get("/issues/<int:community_id>")

@@ -314,21 +314,24 @@ def main() -> int:
 def cosign_scenario(args, engine, rng, servers, tmp, secret) -> dict:
     per_run = args.duration * 600      # more than the fastest rate seen, so no line repeats
     with engine.connect() as conn:
-        pairs = cosign_pairs(conn, rng, per_run * args.rounds * 2)
+        pairs = cosign_pairs(conn, rng, per_run * args.rounds * 3)
     cookies = sessions(pairs, secret)
     runs, checks = defaultdict(list), defaultdict(list)
-    chunks = [list(range(k * per_run, (k + 1) * per_run)) for k in range(args.rounds * 2)]
-    for k in range(args.rounds * 2):
-        who = "bare" if k % 2 == 0 else "app"
+    order = ("bare", "row_lock", "app")
+    chunks = [list(range(k * per_run, (k + 1) * per_run)) for k in range(args.rounds * 3)]
+    for k in range(args.rounds * 3):
+        who = order[k % 3]
         batch = [pairs[j] for j in chunks[k]]
         if who == "app":
             lines = [f"POST\t/c/{slug}/issues/{num}/cosign\t{cookies[j][0]}\t"
                      f"csrf_token={cookies[j][1]}"
                      for j, (_, num, slug, *_r) in zip(chunks[k], batch)]
         else:
-            lines = [f"POST\t/cosign/{i}/{unit}/{user}\t\t"
+            route = "cosign" if who == "bare" else "cosign-row-lock"
+            lines = [f"POST\t/{route}/{i}/{unit}/{user}\t\t"
                      for i, _, _, unit, user, _t in batch]
-        r = wrk(servers[who].base, lines, tmp, f"cosign-{who}", args.duration, args.threads,
+        server = servers["app" if who == "app" else "bare"]
+        r = wrk(server.base, lines, tmp, f"cosign-{who}", args.duration, args.threads,
                 args.cosign_connections)
         time.sleep(1)   # let requests still in flight when wrk stopped finish
         with engine.connect() as conn:
@@ -357,6 +360,8 @@ def summarise(runs: dict) -> dict:
         if who != "bare":
             out[who]["throughput_ratio"] = out[who]["rps"] / out["bare"]["rps"]
             out[who]["p50_ratio"] = out[who]["p50_ms"] / out["bare"]["p50_ms"]
+    if "row_lock" in runs:
+        out["app"]["throughput_ratio_to_row_lock"] = out["app"]["rps"] / out["row_lock"]["rps"]
     return out
 
 
@@ -364,12 +369,15 @@ def report(name: str, s: dict) -> None:
     b = s["bare"]
     print(f"{name:14} bare     {b['rps']:7.1f}/s p50 {b['p50_ms']:6.1f} ms"
           f" p99 {b['p99_ms']:6.1f} ms", flush=True)
-    for who in ("app", "rendered"):
+    for who in ("app", "rendered", "row_lock"):
         if who in s:
             a = s[who]
             print(f"{'':14} {who:8} {a['rps']:7.1f}/s p50 {a['p50_ms']:6.1f} ms"
                   f" p99 {a['p99_ms']:6.1f} ms | throughput {a['throughput_ratio']:.0%} of"
                   f" bare, p50 {a['p50_ratio']:.2f}× bare", flush=True)
+    if "row_lock" in s:
+        print(f"{'':14} app {s['app']['throughput_ratio_to_row_lock']:.0%} of the bare"
+              " endpoint with the row lock only", flush=True)
     if "check" in s:
         print(f"{'':14} {s['check']}", flush=True)
 
