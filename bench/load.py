@@ -235,6 +235,9 @@ def main() -> int:
     ap.add_argument("--threads", type=int, default=2, help="wrk threads")
     ap.add_argument("--connections", type=int, default=4, help="wrk connections (pages)")
     ap.add_argument("--cosign-connections", type=int, default=8)
+    ap.add_argument("--cosign-duration", type=int, default=8,
+                    help="seconds per co-sign run (each needs 1500 households a second)")
+    ap.add_argument("--cosign-rounds", type=int, default=2)
     ap.add_argument("--only", default="", help="comma-separated scenarios (cosign, pages…)")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--cache-redis", default="redis://127.0.0.1:6379/15",
@@ -312,14 +315,16 @@ def main() -> int:
 
 
 def cosign_scenario(args, engine, rng, servers, tmp, secret) -> dict:
-    per_run = args.duration * 600      # more than the fastest rate seen, so no line repeats
+    # more lines than the fastest rate seen (the bare endpoint: ≈ 930/s), so none repeats
+    per_run = args.cosign_duration * 1500
     with engine.connect() as conn:
-        pairs = cosign_pairs(conn, rng, per_run * args.rounds * 3)
+        pairs = cosign_pairs(conn, rng, per_run * args.cosign_rounds * 3)
     cookies = sessions(pairs, secret)
     runs, checks = defaultdict(list), defaultdict(list)
     order = ("bare", "row_lock", "app")
-    chunks = [list(range(k * per_run, (k + 1) * per_run)) for k in range(args.rounds * 3)]
-    for k in range(args.rounds * 3):
+    chunks = [list(range(k * per_run, (k + 1) * per_run))
+              for k in range(args.cosign_rounds * 3)]
+    for k in range(args.cosign_rounds * 3):
         who = order[k % 3]
         batch = [pairs[j] for j in chunks[k]]
         if who == "app":
@@ -331,7 +336,7 @@ def cosign_scenario(args, engine, rng, servers, tmp, secret) -> dict:
             lines = [f"POST\t/{route}/{i}/{unit}/{user}\t\t"
                      for i, _, _, unit, user, _t in batch]
         server = servers["app" if who == "app" else "bare"]
-        r = wrk(server.base, lines, tmp, f"cosign-{who}", args.duration, args.threads,
+        r = wrk(server.base, lines, tmp, f"cosign-{who}", args.cosign_duration, args.threads,
                 args.cosign_connections)
         time.sleep(1)   # let requests still in flight when wrk stopped finish
         with engine.connect() as conn:
