@@ -8,8 +8,9 @@ its body and answers a matching If-None-Match with 304.
 
 **Per change.** Every change of the records writes an event to the audit chain
 (civic.audit), so the chain's last sequence number is a version of the whole data: one
-primary-key lookup per request. Keyed by it, with the pages' own freshness (30 s) as a
-bound for what changes with the clock alone (a deadline passing):
+primary-key lookup per request. Keyed by it and by the 30-second window of the clock (the
+pages' own freshness, a bound for what changes with the clock alone, like a deadline
+passing):
 
 - an anonymous, session-free page is stored the first time it is rendered and then served
   as stored until the next change (`page_cache`); it is stored only if it was public,
@@ -33,6 +34,7 @@ from flask_babel import get_locale
 from flask_login import current_user
 from sqlalchemy import func, select
 
+from civic import clock
 from civic.extensions import cache, db
 
 #: anonymous, session-free pages: fresh for 30 s, then served stale for up to 5 minutes while
@@ -54,6 +56,14 @@ def data_version() -> int:
         from civic.audit.models import AuditEvent
         g.data_version = db.session.scalar(select(func.max(AuditEvent.seq))) or 0
     return g.data_version
+
+
+def _version() -> str:
+    """What a stored value is valid for: the data's version, and the 30-second window of the
+    app's clock it was computed in — what changes with the clock alone (a deadline passing,
+    "3 days left") is then at most one window old, even where the clock jumps (the time-based
+    jobs' and the tests' frozen clock)."""
+    return f"{data_version()}:{int(clock.now().timestamp()) // TTL}"
 
 
 def _enabled() -> bool:
@@ -80,7 +90,7 @@ def per_change(name: str, compute: Callable[[], T], *parts) -> T:
     name and parts; the language is part of the key, for values holding translated text."""
     if not _enabled():
         return compute()
-    raw = repr((name, str(get_locale()), data_version(), parts))
+    raw = repr((name, str(get_locale()), _version(), parts))
     key = "v:" + hashlib.sha256(raw.encode()).hexdigest()
     value = _get(key)
     if value is None:
@@ -97,7 +107,7 @@ def _page_key() -> str | None:
             or current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token") in request.cookies
             or current_user.is_authenticated):
         return None
-    raw = f"{get_locale()}\n{data_version()}\n{request.full_path}"
+    raw = f"{get_locale()}\n{_version()}\n{request.full_path}"
     return "p:" + hashlib.sha256(raw.encode()).hexdigest()
 
 

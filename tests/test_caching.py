@@ -229,3 +229,26 @@ def test_no_public_page_gives_an_anonymous_visitor_a_session(app, runner, client
     finally:
         app.config["WTF_CSRF_ENABLED"] = False
     assert not bad, " ".join(sorted(bad))
+
+
+def test_what_changes_with_the_clock_alone_is_at_most_one_window_old(app, make, make_issue,
+                                                                     cached):
+    """No record changes when a co-sign window runs out, only the clock: a stored page is
+    valid for the 30-second window of the app's clock it was made in, even when the clock
+    jumps (the frozen clock of jobs and tests)."""
+    from datetime import timedelta
+
+    from civic import clock
+    c = make.community()
+    _id, number = make_issue(c, need=3)
+    page = f"/c/{c.slug}/issues/{number}/"
+    start = clock.now()
+    anon = app.test_client()
+    try:
+        clock.freeze(start)
+        before = anon.get(page).get_data(as_text=True)
+        clock.freeze(start + timedelta(days=29, hours=1))
+        later = anon.get(page).get_data(as_text=True)
+        assert later != before and later == _fresh(app, page)
+    finally:
+        clock.freeze(None)

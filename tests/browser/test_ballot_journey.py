@@ -257,8 +257,9 @@ def test_lift_ballot_on_phones_to_a_recounted_result(live_app, make, make_issue,
         main = submit(mod, "#manage button:has-text('确认生效')")
         assert "决议已生效" in main and "已生效" in mod.inner_text("article .meta")
 
-        # anyone downloads the ballot file from the page and recounts it
-        anon.goto(url)
+        # anyone downloads the ballot file from the page and recounts it. (The page is
+        # public for 30 s: a browser may show its own copy that long, and reloading asks.)
+        anon.reload()
         assert "结果已确定" in anon.inner_text("article .meta")
         assert "表决结果（暂定）" not in anon.inner_text("main")
         assert no_horizontal_scroll(anon)
