@@ -111,14 +111,19 @@ def db_url(database, tmp_path):
         yield f"sqlite:///{path}"
     else:
         yield where
-        engine = create_engine(where)
-        with engine.begin() as c:
-            tables = [r[0] for r in c.execute(text(
-                "SELECT tablename FROM pg_tables WHERE schemaname='public' "
-                "AND tablename <> 'alembic_version'"))]
-            c.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables)
-                           + " RESTART IDENTITY CASCADE"))
-        engine.dispose()
+        truncate_all(where)
+
+
+def truncate_all(url: str) -> None:
+    """Empty every table of a migrated PostgreSQL database (the schema stays)."""
+    engine = create_engine(url)
+    with engine.begin() as c:
+        tables = [r[0] for r in c.execute(text(
+            "SELECT tablename FROM pg_tables WHERE schemaname='public' "
+            "AND tablename <> 'alembic_version'"))]
+        c.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables)
+                       + " RESTART IDENTITY CASCADE"))
+    engine.dispose()
 
 
 @pytest.fixture

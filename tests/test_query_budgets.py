@@ -21,7 +21,7 @@ import shutil
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import create_engine, event, func, select, text
+from sqlalchemy import event, func, select
 
 from civic import benchdata, clock, create_app
 from civic.accounts.models import User
@@ -36,7 +36,7 @@ from civic.extensions import db, limiter
 from civic.implementation.models import Expense
 from civic.issues.models import Category, Comment, Cosign, Issue, IssueState
 from civic.notifications.models import Notification
-from tests.conftest import QueryCounter, _config
+from tests.conftest import QueryCounter, _config, truncate_all
 
 SCALE = 0.005
 
@@ -142,14 +142,7 @@ def bench(database, tmp_path_factory):
         db.session.remove()
         db.engine.dispose()
     if kind == "pg":
-        engine = create_engine(where)
-        with engine.begin() as c:
-            tables = [r[0] for r in c.execute(text(
-                "SELECT tablename FROM pg_tables WHERE schemaname='public' "
-                "AND tablename <> 'alembic_version'"))]
-            c.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables)
-                           + " RESTART IDENTITY CASCADE"))
-        engine.dispose()
+        truncate_all(where)
 
 
 def _community(slug: str) -> Community:
