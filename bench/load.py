@@ -42,6 +42,8 @@ from sqlalchemy import create_engine, text
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 LUA = ROOT / "bench" / "requests.lua"
+#: what requests.lua sends as its User-Agent (a login session is bound to it)
+USER_AGENT = "civic-bench"
 SIGNABLE = ("collecting", "awaiting_triage", "accepted", "in_consultation")
 PAGES = ("issue_list", "issue_page", "archive_list", "decision_page", "stats_page")
 
@@ -185,10 +187,14 @@ def cosign_pairs(conn, rng: random.Random, n: int) -> list[tuple]:
 
 
 def sessions(pairs, secret_key: str) -> list[tuple[str, str]]:
-    """A signed-in session cookie and a CSRF token for each pair's account, as the app would
-    have issued them at login."""
+    """A signed-in session cookie and a CSRF token for each pair's account, as the app
+    issues them at login (flask_login.login_user, for the requests.lua client: loopback,
+    User-Agent civic-bench), so the app reads the session and never rewrites it."""
     os.environ.setdefault("DATABASE_URL", "sqlite://")
+    from types import SimpleNamespace
+
     from flask import session
+    from flask_login import login_user
     from flask_wtf.csrf import generate_csrf
 
     from civic import create_app
@@ -197,9 +203,9 @@ def sessions(pairs, secret_key: str) -> list[tuple[str, str]]:
     name = app.config["SESSION_COOKIE_NAME"]
     out = []
     for *_, token in pairs:
-        with app.test_request_context():
-            session["_user_id"] = token
-            session["_fresh"] = True
+        with app.test_request_context(headers={"User-Agent": USER_AGENT},
+                                      environ_base={"REMOTE_ADDR": "127.0.0.1"}):
+            login_user(SimpleNamespace(get_id=lambda t=token: t, is_active=True))
             csrf = generate_csrf()
             out.append((f"{name}={serializer.dumps(dict(session))}", csrf))
     return out
@@ -241,7 +247,8 @@ def main() -> int:
     ap.add_argument("--only", default="", help="comma-separated scenarios (cosign, pages…)")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--cache-redis", default="redis://127.0.0.1:6379/15",
-                    help="the app's shared store (CACHE_REDIS_URL; flushed); '' for per-process")
+                    help="the app's shared store (CACHE_REDIS_URL and RATELIMIT_STORAGE_URI; "
+                    "flushed); '' for per-process")
     ap.add_argument("--out", default=str(ROOT / "bench" / "results"))
     args = ap.parse_args()
     if not shutil.which("wrk"):
@@ -266,9 +273,13 @@ def main() -> int:
     if args.cache_redis:
         import redis
         redis.Redis.from_url(args.cache_redis).flushdb()
+    # as deployed (deploy/README.md): rate limits counted in Redis, shared by the workers
+    limits = {"RATELIMIT_STORAGE_URI": args.cache_redis} if args.cache_redis else {}
     servers = {"app": Server("app:app", args.workers,
-                             {**env, "CACHE_REDIS_URL": args.cache_redis}, tmp / "app.log"),
-               "rendered": Server("app:app", args.workers, {**env, "CIVIC_PAGE_CACHE": "0"},
+                             {**env, **limits, "CACHE_REDIS_URL": args.cache_redis},
+                             tmp / "app.log"),
+               "rendered": Server("app:app", args.workers,
+                                  {**env, **limits, "CIVIC_PAGE_CACHE": "0"},
                                   tmp / "rendered.log"),
                "bare": Server("bench.bare:app", args.workers, env, tmp / "bare.log")}
     results: dict = {"when": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -314,29 +325,37 @@ def main() -> int:
     return 0
 
 
+#: seconds of co-signing each server does, unmeasured, before the measured runs (a
+#: worker's first requests compile templates and fill its connection pool)
+COSIGN_WARM = 2
+
+
 def cosign_scenario(args, engine, rng, servers, tmp, secret) -> dict:
-    # more lines than the fastest rate seen (the bare endpoint: ≈ 930/s), so none repeats
-    per_run = args.cosign_duration * 1500
+    # 1500 lines a second: more than the fastest rate seen (the bare endpoint: ≈ 930/s),
+    # so none repeats
+    order = ("bare", "row_lock", "app")
+    # a warm-up run for each, then the measured rounds; every run is checked
+    plan = [(who, COSIGN_WARM, False) for who in order] + [
+        (order[k % 3], args.cosign_duration, True) for k in range(args.cosign_rounds * 3)]
     with engine.connect() as conn:
-        pairs = cosign_pairs(conn, rng, per_run * args.cosign_rounds * 3)
+        pairs = cosign_pairs(conn, rng, sum(d * 1500 for _, d, _m in plan))
     cookies = sessions(pairs, secret)
     runs, checks = defaultdict(list), defaultdict(list)
-    order = ("bare", "row_lock", "app")
-    chunks = [list(range(k * per_run, (k + 1) * per_run))
-              for k in range(args.cosign_rounds * 3)]
-    for k in range(args.cosign_rounds * 3):
-        who = order[k % 3]
-        batch = [pairs[j] for j in chunks[k]]
+    start = 0
+    for who, duration, measured in plan:
+        chunk = range(start, start + duration * 1500)
+        start = chunk.stop
+        batch = [pairs[j] for j in chunk]
         if who == "app":
             lines = [f"POST\t/c/{slug}/issues/{num}/cosign\t{cookies[j][0]}\t"
                      f"csrf_token={cookies[j][1]}"
-                     for j, (_, num, slug, *_r) in zip(chunks[k], batch)]
+                     for j, (_, num, slug, *_r) in zip(chunk, batch)]
         else:
             route = "cosign" if who == "bare" else "cosign-row-lock"
             lines = [f"POST\t/{route}/{i}/{unit}/{user}\t\t"
                      for i, _, _, unit, user, _t in batch]
         server = servers["app" if who == "app" else "bare"]
-        r = wrk(server.base, lines, tmp, f"cosign-{who}", args.cosign_duration, args.threads,
+        r = wrk(server.base, lines, tmp, f"cosign-{who}", duration, args.threads,
                 args.cosign_connections)
         time.sleep(1)   # let requests still in flight when wrk stopped finish
         with engine.connect() as conn:
@@ -346,9 +365,10 @@ def cosign_scenario(args, engine, rng, servers, tmp, secret) -> dict:
                 or c["counter_mismatches"] or any(n > len(batch) // args.threads
                                                   for n in r["issued"]):
             raise SystemExit(f"co-sign on {who}: {r} {c}")
-        r["check"] = c
-        runs[who].append(r)
-        checks[who].append(c)
+        if measured:
+            r["check"] = c
+            runs[who].append(r)
+            checks[who].append(c)
     out = summarise(runs)
     out["check"] = {who: {k: sum(c[k] for c in cs) for k in cs[0]} for who, cs in checks.items()}
     return out

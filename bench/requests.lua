@@ -31,7 +31,7 @@ end
 function request()
   issued = issued + 1
   local r = lines[((issued - 1) % #lines) + 1]
-  local headers = {}
+  local headers = {["User-Agent"] = "civic-bench"}
   if r[3] ~= "" then headers["Cookie"] = r[3] end
   if r[1] == "POST" then
     headers["Content-Type"] = "application/x-www-form-urlencoded"

@@ -54,4 +54,8 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     from civic import cli
     cli.init_app(app)
+    # the models' relationships resolved now, once, not on some worker's first request
+    # (and before gunicorn forks its workers, which then share them)
+    from sqlalchemy.orm import configure_mappers
+    configure_mappers()
     return app

@@ -1,8 +1,12 @@
 """Engine set-up: SQLite pragmas and write locking, PostgreSQL fault handling."""
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import cache
+
 from flask import Flask, has_request_context, request
 from sqlalchemy import event
+from sqlalchemy.sql import Executable
 
 from civic.extensions import db
 
@@ -54,27 +58,41 @@ def is_postgres() -> bool:
     return db.session.get_bind().dialect.name == "postgresql"
 
 
-def insert_ignoring_duplicates(model, unique_columns: list[str]):
+def built_once(build: Callable[[str], Executable]) -> Callable[[], Executable]:
+    """A statement for the hottest paths (every request, every co-sign), built once per
+    database dialect rather than on each call: `build(dialect_name)` returns it, with bound
+    parameters (`bindparam`) for the values of a call. SQLAlchemy already caches what it
+    compiles; this saves constructing the statement object itself."""
+    built = cache(build)
+
+    def statement() -> Executable:
+        return built(db.session.get_bind().dialect.name)
+    statement.__doc__ = build.__doc__
+    return statement
+
+
+def insert_ignoring_duplicates(model, unique_columns: list[str], dialect: str | None = None):
     """INSERT … ON CONFLICT (unique_columns) DO NOTHING, on PostgreSQL and SQLite alike: a
     row that would break that unique constraint is not inserted, and RETURNING returns
-    nothing for it."""
-    if db.session.get_bind().dialect.name == "postgresql":
+    nothing for it. `model`: a mapped class or a table."""
+    if (dialect or db.session.get_bind().dialect.name) == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert
     return insert(model).on_conflict_do_nothing(index_elements=unique_columns)
 
 
-def for_update(stmt):
-    """Lock the selected rows until the transaction ends.
+def for_update(stmt, dialect: str | None = None, of=None):
+    """Lock the selected rows (of the table or entity `of`, if given) until the transaction
+    ends.
 
     PostgreSQL: SELECT … FOR UPDATE. SQLite: a no-op, because every write transaction
     already holds the database's write lock from BEGIN IMMEDIATE (see _sqlite_begin).
     The rows are re-read even if already in the session (populate_existing).
     """
     stmt = stmt.execution_options(populate_existing=True)
-    if db.session.get_bind().dialect.name == "postgresql":
-        stmt = stmt.with_for_update()
+    if (dialect or db.session.get_bind().dialect.name) == "postgresql":
+        stmt = stmt.with_for_update(of=of)
     return stmt
 
 

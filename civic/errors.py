@@ -12,6 +12,7 @@ import time
 import uuid
 
 from flask import Flask, g, render_template, request
+from flask_limiter.errors import RateLimitExceeded
 from flask_login import current_user
 from sqlalchemy.exc import DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
@@ -19,6 +20,8 @@ from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnava
 from civic.extensions import db, login_manager
 
 log = logging.getLogger("civic")
+#: seconds a client is asked to wait when the database is unavailable
+RETRY_AFTER_UNAVAILABLE = 30
 request_log = logging.getLogger("civic.request")
 
 
@@ -45,6 +48,10 @@ def init_app(app: Flask) -> None:
         resp = app.make_response((render_template(tpl, error=error), code))
         if code == 405 and hasattr(error, "valid_methods") and error.valid_methods:
             resp.headers["Allow"] = ", ".join(error.valid_methods)
+        if isinstance(error, RateLimitExceeded):   # at the latest when its window ends
+            resp.headers["Retry-After"] = str(error.limit.limit.get_expiry())
+        elif code == 503:   # the database is away: a restart or a fail-over takes about this
+            resp.headers["Retry-After"] = str(RETRY_AFTER_UNAVAILABLE)
         return resp
 
     @app.errorhandler(HTTPException)

@@ -24,10 +24,12 @@ cache = Cache()
 #: gzip/brotli/zstd for HTML, CSS, JS and JSON (QUALITY.md §5: ≤ 60 KB per first load)
 compress = Compress()
 #: limits are stored in RATELIMIT_STORAGE_URI (Redis in production); if that storage
-#: fails, limits continue in memory rather than silently switching off.
+#: fails, limits continue in memory rather than silently switching off. No X-RateLimit-*
+#: headers on every answer (each would cost the storage one more round trip): a refusal
+#: says when to retry (civic.errors).
 limiter = Limiter(
     key_func=get_remote_address,
     in_memory_fallback_enabled=True,
     swallow_errors=False,
-    headers_enabled=True,
+    headers_enabled=False,
 )

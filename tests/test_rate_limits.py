@@ -32,3 +32,5 @@ def test_each_throttled_action_answers_429_past_its_limit(app, client, make, aut
     assert codes[limit] == 429
     page = client.post(url, data=data)
     assert page.status_code == 429 and "操作太频繁" in page.get_data(as_text=True)
+    # when to try again: at the latest when the limit's window ends
+    assert 0 < int(page.headers["Retry-After"]) <= 3600

@@ -4,12 +4,22 @@ from __future__ import annotations
 from flask import Flask
 from flask_babel import gettext
 from flask_login import LoginManager
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import joinedload
 
 from civic.accounts.models import User
+from civic.database import built_once
 from civic.extensions import db
 from civic.i18n import N_
+
+
+@built_once
+def _user_by_token(dialect: str):
+    """The signed-in user by their session token, with their memberships, which nearly every
+    signed-in page asks about (every signed-in request runs it)."""
+    return (select(User).where(User.session_token == bindparam("token"),
+                               User.deleted_at.is_(None))
+            .options(joinedload(User.memberships)))
 
 
 def init_app(app: Flask, login_manager: LoginManager) -> None:
@@ -22,8 +32,4 @@ def init_app(app: Flask, login_manager: LoginManager) -> None:
 
     @login_manager.user_loader
     def load_user(token: str):
-        # with their memberships, which nearly every signed-in page asks about
-        return db.session.execute(
-            select(User).where(User.session_token == token, User.deleted_at.is_(None))
-            .options(joinedload(User.memberships))
-        ).unique().scalar_one_or_none()
+        return db.session.execute(_user_by_token(), {"token": token}).unique().scalar_one_or_none()

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import func, select, text
+from sqlalchemy import func, insert, select, text
 
 from civic import clock
 from civic.audit.chain import GENESIS, canonical_json, link_hash, record_body
@@ -12,6 +12,11 @@ from civic.extensions import db
 
 #: key of the PostgreSQL advisory lock that serialises appends to the chain
 _PG_LOCK_KEY = 727_800_278
+_LOCK = text(f"SELECT pg_advisory_xact_lock({_PG_LOCK_KEY})")
+_TABLE = AuditEvent.__table__
+#: the chain's last link
+_LAST = select(_TABLE.c.seq, _TABLE.c.hash).order_by(_TABLE.c.seq.desc()).limit(1)
+_APPEND = insert(_TABLE)
 
 
 def actor_of(user) -> str:
@@ -26,32 +31,30 @@ def record(action: str, obj=None, *, actor=None, community_id: int | None = None
     `obj` is a model instance (its table name and id are used) unless object_type/object_id
     are given. `payload` must hold no personal data: ids and pseudonyms only.
     """
+    # the chain is appended in SQL, not through the session's unit of work: every change
+    # of the records writes one event, so this is among the app's hottest paths
     session = db.session
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK_KEY})
+    conn = session.connection()
+    if conn.dialect.name == "postgresql":
+        conn.execute(_LOCK)
     if obj is not None:
         session.flush()
         object_type = object_type or obj.__tablename__
         object_id = obj.id if object_id is None else object_id
         if community_id is None:
             community_id = getattr(obj, "community_id", None)
-    last = session.execute(
-        select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)
-    ).first()
+    last = conn.execute(_LAST).first()
     seq, prev = (last.seq + 1, last.hash) if last else (1, GENESIS)
-    at = clock.now()
-    body_payload = canonical_json(payload)
-    actor_id = actor if isinstance(actor, str) else actor_of(actor)
-    event = AuditEvent(
-        seq=seq, at=at, actor=actor_id, action=action, object_type=object_type or "-",
-        object_id=str(object_id if object_id is not None else "-"), community_id=community_id,
-        payload=body_payload, prev_hash=prev,
-    )
-    event.hash = link_hash(prev, record_body(seq, at, event.actor, action, event.object_type,
-                                             event.object_id, community_id, body_payload))
-    session.add(event)
-    session.flush()
-    return event
+    values = {"seq": seq, "at": clock.now(), "actor": actor if isinstance(actor, str)
+              else actor_of(actor), "action": action, "object_type": object_type or "-",
+              "object_id": str(object_id if object_id is not None else "-"),
+              "community_id": community_id, "payload": canonical_json(payload),
+              "prev_hash": prev}
+    values["hash"] = link_hash(prev, record_body(
+        seq, values["at"], values["actor"], action, values["object_type"],
+        values["object_id"], community_id, values["payload"]))
+    conn.execute(_APPEND, values)
+    return AuditEvent(**values)   # as written; not in the session
 
 
 @dataclass

@@ -5,14 +5,21 @@ from collections.abc import Callable
 
 from flask import abort
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from civic.communities.models import Community
+from civic.database import built_once
 from civic.extensions import db
 
 
+@built_once
+def _community_by_slug(dialect: str):
+    """Nearly every page of a community starts here."""
+    return select(Community).where(Community.slug == bindparam("slug"))
+
+
 def community_or_404(slug: str) -> Community:
-    c = db.session.execute(select(Community).where(Community.slug == slug)).scalar_one_or_none()
+    c = db.session.execute(_community_by_slug(), {"slug": slug}).scalar_one_or_none()
     if c is None:
         abort(404)
     return c

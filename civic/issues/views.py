@@ -6,7 +6,7 @@ import uuid
 from flask import abort, flash, make_response, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import selectinload
 from wtforms import SelectChoice
 
@@ -15,7 +15,7 @@ from civic.communities.loaders import check, community_or_404
 from civic.communities.models import Building, Community, Unit
 from civic.domain import DomainError, Invalid
 from civic.caching import per_change
-from civic.database import commit_keeping_loaded, for_update
+from civic.database import built_once, commit_keeping_loaded, for_update
 from civic.extensions import db, limiter
 from civic.htmx import perform, render, see_other
 from civic.issues import bp, queries
@@ -30,29 +30,54 @@ def _user_key() -> str:
 
 
 def issue_or_404(community: Community, number: int, *, hidden_ok: bool = False,
-                 eager: bool = True, lock: bool = False) -> Issue:
+                 eager: bool = True) -> Issue:
     """The issue #number of this community, if the current user may see it.
 
     A hidden issue (civic.moderation) is 404 to all but moderators, except where
     `hidden_ok` — the issue page, which shows a notice instead. `eager` loads what the
-    issue page shows with it (photos, author, place); the co-sign panel needs none of it.
-    `lock` locks the issue's row until the transaction ends (civic.database.for_update)."""
-    q = select(Issue).where(Issue.community_id == community.id, Issue.number == number)
-    if lock:
-        q = for_update(q)
-    if eager:
-        q = q.options(selectinload(Issue.photos), selectinload(Issue.author),
-                      selectinload(Issue.author_unit).selectinload(Unit.building),
-                      selectinload(Issue.building))
-    issue = db.session.execute(q).scalar_one_or_none()
+    issue page shows with it (photos, author, place); the co-sign panel needs none of it."""
+    q = (_issue_eager if eager else _issue)()
+    issue = db.session.execute(q, {"community": community.id, "number": number}
+                               ).scalar_one_or_none()
     if issue is None:
         abort(404)
+    _visible_or_404(community, issue, hidden_ok)
+    return issue
+
+
+def _visible_or_404(community: Community, issue: Issue, hidden_ok: bool = False) -> None:
     if not issue.state.is_public and getattr(current_user, "id", None) != issue.author_id:
         abort(404)
     if issue.hidden_at is not None and not hidden_ok and not can.can_moderate(current_user,
                                                                              community):
         abort(404)
-    return issue
+
+
+def _by_number():
+    return select(Issue).where(Issue.community_id == bindparam("community"),
+                               Issue.number == bindparam("number"))
+
+
+@built_once
+def _issue(dialect: str):
+    return _by_number()
+
+
+@built_once
+def _issue_and_community_locked(dialect: str):
+    """The co-sign's one read: the issue, locked, with its community."""
+    return for_update(select(Issue, Community).join(Community, Community.id == Issue.community_id)
+                      .where(Community.slug == bindparam("slug"),
+                             Issue.number == bindparam("number")), dialect, of=Issue)
+
+
+@built_once
+def _issue_eager(dialect: str):
+    """With what the issue page shows."""
+    return _by_number().options(
+        selectinload(Issue.photos), selectinload(Issue.author),
+        selectinload(Issue.author_unit).selectinload(Unit.building),
+        selectinload(Issue.building))
 
 
 def _issue_form(community: Community, form: IssueForm) -> IssueForm:
@@ -180,12 +205,15 @@ def _panel(community: Community, issue: Issue, status: int = 200, error: str | N
 @login_required
 @limiter.limit("60 per minute", key_func=_user_key)
 def cosign(slug: str, number: int):
-    community = community_or_404(slug)
+    found = db.session.execute(_issue_and_community_locked(),
+                               {"slug": slug, "number": number}).first()
+    if found is None:
+        abort(404)
+    issue, community = found
+    _visible_or_404(community, issue)
     form = CosignForm()
     if not form.validate():
-        return _panel(community, issue_or_404(community, number, eager=False), 400,
-                      _("附言不能超过 140 字。"))
-    issue = issue_or_404(community, number, eager=False, lock=True)
+        return _panel(community, issue, 400, _("附言不能超过 140 字。"))
     try:
         signed = ops.cosign(current_user, issue.id, form.comment.data or "", locked=issue)
     except ops.AlreadySigned as e:

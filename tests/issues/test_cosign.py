@@ -49,6 +49,28 @@ def test_cosign_htmx_returns_panel_and_oob_counter(app, client, make, auth, make
     assert "HX-Request" in resp.headers["Vary"]
 
 
+def test_a_cosign_is_a_few_statements_however_many_signed_before(app, client, make, auth,
+                                                                 make_issue, count_queries):
+    """The busiest write reads the user, then the issue with its community (locked), inserts
+    and counts, appends the audit event (on PostgreSQL under the chain's lock) and answers
+    from what it has: one statement more or less is a visible change of its cost."""
+    c = make.community()
+    iid, n = make_issue(c, need=1000)
+    for _ in range(3):
+        auth.login(make.resident(c))
+        _post(client, c, n)
+        auth.logout()
+    auth.login(make.resident(c))
+    with count_queries() as q:
+        resp = client.post(f"/c/{c.slug}/issues/{n}/cosign", headers={"HX-Request": "true"})
+    assert resp.status_code == 200 and "你家已联署" in resp.get_data(as_text=True)
+    with app.app_context():
+        postgres = db.engine.dialect.name == "postgresql"
+    # user · issue and community · insert · count · (chain lock) · chain's last link · event
+    assert q.count == (7 if postgres else 6), q.statements
+    assert _state(app, iid)[1:] == (4, 4)
+
+
 def test_second_resident_of_same_household_refused(app, client, make, auth, make_issue):
     c = make.community()
     unit = make.unit(c)
