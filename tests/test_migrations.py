@@ -20,7 +20,7 @@ from civic.database import include_object
 from civic.extensions import db
 from tests.conftest import _config, throwaway_database
 
-PREVIOUS = "0012"
+PREVIOUS = "0013"
 
 
 def _app(path, tmp_path):

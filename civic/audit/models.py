@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import String, Text
+from sqlalchemy import Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from civic.models import Base
@@ -11,6 +11,9 @@ from civic.models import Base
 
 class AuditEvent(Base):
     __tablename__ = "audit_event"
+    #: an object's events in order: its first is the record of its creation, whose hash
+    #: the decision and spending pages show (civic.audit.operations.record_hashes)
+    __table_args__ = (Index("ix_audit_event_object", "object_type", "object_id", "seq"),)
 
     #: gap-free sequence number, assigned under a lock; also the primary key
     seq: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)

@@ -98,13 +98,18 @@ def head_hash() -> str:
 
 def record_hashes(object_type: str, ids) -> dict[str, str]:
     """The hash of each object's first event — the record of its creation in the chain —
-    by object id (as text). One query, however many objects."""
+    by object id (as text). One query, however many objects, from the chain's index by
+    object (never a scan of the chain, which grows with every change)."""
     ids = [str(i) for i in ids]
     if not ids:
         return {}
+    return dict(db.session.execute(first_events(object_type, ids)).all())
+
+
+def first_events(object_type: str, ids: list[str]):
+    """(object id, hash) of each object's first event."""
     first = (select(AuditEvent.object_id, func.min(AuditEvent.seq).label("seq"))
              .where(AuditEvent.object_type == object_type, AuditEvent.object_id.in_(ids))
              .group_by(AuditEvent.object_id).subquery())
-    return dict(db.session.execute(
-        select(AuditEvent.object_id, AuditEvent.hash).join(first, AuditEvent.seq == first.c.seq)
-    ).all())
+    return select(AuditEvent.object_id, AuditEvent.hash).join(first,
+                                                              AuditEvent.seq == first.c.seq)

@@ -34,6 +34,26 @@ def test_events_chain_and_verify(ctx):
     assert report.ok and report.count == 2 and report.head == b.hash == audit.head_hash()
 
 
+def test_an_objects_record_hash_is_its_first_event_found_by_index(ctx):
+    """record_hashes: each object's first event, read from the index by object — the chain
+    grows with every change, and the decision and spending pages ask on every view."""
+    first = audit.record("test.made", object_type="decision", object_id=7)
+    audit.record("test.changed", object_type="decision", object_id=7)
+    audit.record("test.made", object_type="expense", object_id=7)
+    other = audit.record("test.made", object_type="decision", object_id=8)
+    db.session.commit()
+    assert audit.record_hashes("decision", [7, 8, 9]) == {"7": first.hash, "8": other.hash}
+    stmt = audit.first_events("decision", ["7", "8"])
+    sql = str(stmt.compile(db.engine, compile_kwargs={"literal_binds": True}))
+    if db.engine.dialect.name == "postgresql":
+        db.session.execute(text("SET LOCAL enable_seqscan = off"))   # as on a large chain
+        plan = "\n".join(r[0] for r in db.session.execute(text("EXPLAIN " + sql)))
+    else:
+        plan = "\n".join(str(r) for r in db.session.execute(text("EXPLAIN QUERY PLAN " + sql)))
+    db.session.rollback()
+    assert "ix_audit_event_object" in plan, plan
+
+
 def test_empty_chain_verifies(ctx):
     report = audit.verify_chain()
     assert report.ok and report.count == 0 and report.head == GENESIS
