@@ -8,15 +8,19 @@ its body and answers a matching If-None-Match with 304.
 
 **Per change.** Every change of the records writes an event to the audit chain
 (civic.audit), so the chain's last sequence number is a version of the whole data: one
-primary-key lookup per request. Keyed by it and by the 30-second window of the clock (the
-pages' own freshness, a bound for what changes with the clock alone, like a deadline
-passing):
+primary-key lookup per request. Keyed by it, and kept at most 30 seconds by the app's clock
+(the pages' own freshness, a bound for what changes with the clock alone, like a deadline
+passing; measured on the app's clock, so it holds where the clock jumps, as in the
+time-based jobs and the tests):
 
 - an anonymous, session-free page is stored the first time it is rendered and then served
   as stored until the next change (`page_cache`); it is stored only if it was public,
   i.e. the same for every anonymous visitor in that language;
 - expensive figures shown to signed-in users too, such as the statistics report, are kept
   with `per_change`.
+
+Each entry's 30 seconds run from when it was stored, so entries lapse one by one, never all
+at the same moment (which would have every page rendered again at once).
 
 The store is Flask-Caching's: in each process by default, in Redis (shared by every process
 and node) with CACHE_REDIS_URL. If the store fails, the page is rendered as if nothing were
@@ -58,12 +62,13 @@ def data_version() -> int:
     return g.data_version
 
 
-def _version() -> str:
-    """What a stored value is valid for: the data's version, and the 30-second window of the
-    app's clock it was computed in — what changes with the clock alone (a deadline passing,
-    "3 days left") is then at most one window old, even where the clock jumps (the time-based
-    jobs' and the tests' frozen clock)."""
-    return f"{data_version()}:{int(clock.now().timestamp()) // TTL}"
+def _stored_now() -> float:
+    return clock.now().timestamp()
+
+
+def _still_fresh(stored_at: float) -> bool:
+    """Stored less than TTL seconds ago by the app's clock (a clock set back: not fresh)."""
+    return 0 <= _stored_now() - stored_at < TTL
 
 
 def _enabled() -> bool:
@@ -90,12 +95,13 @@ def per_change(name: str, compute: Callable[[], T], *parts) -> T:
     name and parts; the language is part of the key, for values holding translated text."""
     if not _enabled():
         return compute()
-    raw = repr((name, str(get_locale()), _version(), parts))
+    raw = repr((name, str(get_locale()), data_version(), parts))
     key = "v:" + hashlib.sha256(raw.encode()).hexdigest()
-    value = _get(key)
-    if value is None:
-        value = compute()
-        _set(key, value)
+    stored = _get(key)
+    if stored is not None and _still_fresh(stored[0]):
+        return stored[1]
+    value = compute()
+    _set(key, (_stored_now(), value))
     return value
 
 
@@ -107,7 +113,7 @@ def _page_key() -> str | None:
             or current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token") in request.cookies
             or current_user.is_authenticated):
         return None
-    raw = f"{get_locale()}\n{_version()}\n{request.full_path}"
+    raw = f"{get_locale()}\n{data_version()}\n{request.full_path}"
     return "p:" + hashlib.sha256(raw.encode()).hexdigest()
 
 
@@ -120,10 +126,10 @@ def init_app(app: Flask) -> None:
         if key is None:
             return None
         stored = _get(key)
-        if stored is None:
+        if stored is None or not _still_fresh(stored[0]):
             g.page_key = key
             return None
-        body, headers = stored
+        _at, body, headers = stored
         g.page_from_store = True
         return Response(body, 200, headers)
 
@@ -139,7 +145,7 @@ def init_app(app: Flask) -> None:
         key = g.pop("page_key", None)
         if (key and resp.headers["Cache-Control"] == PUBLIC and not session.modified
                 and "csrf_token" not in g):
-            _set(key, (resp.get_data(), [(k, v) for k, v in resp.headers.items()
-                                         if k in _STORED_HEADERS]))
+            _set(key, (_stored_now(), resp.get_data(),
+                       [(k, v) for k, v in resp.headers.items() if k in _STORED_HEADERS]))
         resp.add_etag()
         return resp.make_conditional(request)

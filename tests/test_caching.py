@@ -231,10 +231,10 @@ def test_no_public_page_gives_an_anonymous_visitor_a_session(app, runner, client
     assert not bad, " ".join(sorted(bad))
 
 
-def test_what_changes_with_the_clock_alone_is_at_most_one_window_old(app, make, make_issue,
-                                                                     cached):
+def test_what_changes_with_the_clock_alone_is_at_most_30_seconds_old(app, make, make_issue,
+                                                                      cached):
     """No record changes when a co-sign window runs out, only the clock: a stored page is
-    valid for the 30-second window of the app's clock it was made in, even when the clock
+    served for 30 seconds of the app's clock from when it was stored, even when the clock
     jumps (the frozen clock of jobs and tests)."""
     from datetime import timedelta
 
@@ -252,3 +252,34 @@ def test_what_changes_with_the_clock_alone_is_at_most_one_window_old(app, make, 
         assert later != before and later == _fresh(app, page)
     finally:
         clock.freeze(None)
+
+
+def test_stored_pages_lapse_one_by_one_not_all_at_once(app, make, make_issue, cached,
+                                                       count_queries):
+    """Each page is kept 30 seconds from when it was stored: one stored 20 s after another
+    is still served when the first has lapsed, so the pages of a busy site are not all
+    rendered again in the same moment."""
+    from datetime import datetime, timedelta, timezone
+
+    from civic import clock
+    c = make.community()
+    pages = [f"/c/{c.slug}/issues/{make_issue(c, need=3)[1]}/" for _ in range(2)]
+    # 25 s into a 30-second period of the clock, so the second page is stored in the next
+    # one and read in the one after: whole periods would have dropped it with the first
+    t0 = datetime(2026, 11, 23, 8, 0, 25, tzinfo=timezone.utc)
+    assert int(t0.timestamp()) % 30 == 25
+    anon = app.test_client()
+    try:
+        clock.freeze(t0)
+        anon.get(pages[0])
+        clock.freeze(t0 + timedelta(seconds=20))
+        anon.get(pages[1])
+        clock.freeze(t0 + timedelta(seconds=35))
+        with count_queries() as second:
+            anon.get(pages[1])
+        with count_queries() as first:
+            anon.get(pages[0])
+    finally:
+        clock.freeze(None)
+    assert second.count == 1, second.statements      # from the store: 15 s old
+    assert first.count > 1                             # rendered again: 35 s old
