@@ -109,6 +109,31 @@ def wrk(base: str, lines: list[str], workdir: Path, name: str, duration: int,
     return r
 
 
+def _proc_stats():
+    """(pid, parent pid, command, CPU seconds) of every process, from /proc."""
+    tick = os.sysconf("SC_CLK_TCK")
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            raw = stat.read_text()
+        except OSError:   # gone meanwhile
+            continue
+        comm = raw[raw.index("(") + 1:raw.rindex(")")]
+        fields = raw[raw.rindex(")") + 2:].split()
+        yield int(stat.parent.name), int(fields[1]), comm, \
+            (int(fields[11]) + int(fields[12])) / tick
+
+
+def cpu_seconds(server: "Server") -> tuple[float, float]:
+    """CPU time used so far by the server's workers, and by PostgreSQL's processes."""
+    workers = postgres = 0.0
+    for _pid, ppid, comm, cpu in _proc_stats():
+        if ppid == server.proc.pid:
+            workers += cpu
+        elif comm.startswith("postgres"):
+            postgres += cpu
+    return workers, postgres
+
+
 def warm(base: str, lines: list[str]) -> None:
     """Every distinct GET once, four at a time."""
     from concurrent.futures import ThreadPoolExecutor
@@ -355,9 +380,14 @@ def cosign_scenario(args, engine, rng, servers, tmp, secret) -> dict:
             lines = [f"POST\t/{route}/{i}/{unit}/{user}\t\t"
                      for i, _, _, unit, user, _t in batch]
         server = servers["app" if who == "app" else "bare"]
+        before = cpu_seconds(server)
         r = wrk(server.base, lines, tmp, f"cosign-{who}", duration, args.threads,
                 args.cosign_connections)
         time.sleep(1)   # let requests still in flight when wrk stopped finish
+        after = cpu_seconds(server)
+        # CPU per answered request: of the server's workers, of PostgreSQL
+        r["cpu_ms"], r["postgres_cpu_ms"] = ((a - b) * 1000 / max(r["requests"], 1)
+                                             for a, b in zip(after, before))
         with engine.connect() as conn:
             c = check_cosigns(conn, batch, r["issued"], args.threads,
                               r["requests"] - r["non200"])
@@ -381,6 +411,9 @@ def summarise(runs: dict) -> dict:
                     "p50_ms": statistics.median(r["p50"] for r in rs) / 1000,
                     "p99_ms": statistics.median(r["p99"] for r in rs) / 1000,
                     "requests": sum(r["requests"] for r in rs), "runs": len(rs)}
+        if "cpu_ms" in rs[0]:
+            out[who]["cpu_ms"] = statistics.median(r["cpu_ms"] for r in rs)
+            out[who]["postgres_cpu_ms"] = statistics.median(r["postgres_cpu_ms"] for r in rs)
     for who in runs:
         if who != "bare":
             out[who]["throughput_ratio"] = out[who]["rps"] / out["bare"]["rps"]
@@ -403,6 +436,9 @@ def report(name: str, s: dict) -> None:
     if "row_lock" in s:
         print(f"{'':14} app {s['app']['throughput_ratio_to_row_lock']:.0%} of the bare"
               " endpoint with the row lock only", flush=True)
+        for who in ("bare", "row_lock", "app"):
+            print(f"{'':14} CPU per co-sign, {who}: {s[who]['cpu_ms']:.2f} ms in its"
+                  f" workers, {s[who]['postgres_cpu_ms']:.2f} ms in PostgreSQL", flush=True)
     if "check" in s:
         print(f"{'':14} {s['check']}", flush=True)
 
