@@ -46,7 +46,7 @@ BUDGETS: dict[str, int] = {
     # the public record
     "accounts.index": 1, "accounts.login": 0, "accounts.register": 0,
     "communities.home": 6,
-    "issues.index": 8, "issues.show": 27,
+    "issues.index": 8, "issues.show": 27, "issues.cosigners": 5,
     "triage.precedents": 2,
     "consultation.show": 9, "consultation.round_page": 19, "consultation.frozen_json": 11,
     "decisions.index": 6, "decisions.show": 12, "decisions.content": 3,
@@ -449,6 +449,13 @@ def _cases(t: dict) -> dict[str, list[list[tuple]]]:
              (anon, f"{b}/issues/{coll_b}/")],
             # the co-sign panel, for a household that may sign
             [(big_signer, f"{a}/issues/{coll_a}/"), (small_signer, f"{a}/issues/{coll_a_small}/")],
+        ],
+        "issues.cosigners": [
+            # the section the page reloads after a co-sign: many co-signs, few; signed in
+            [(anon, f"{a}/issues/{done_a}/cosigners"), (anon, f"{a}/issues/{done_a_small}/cosigners"),
+             (anon, f"{b}/issues/{done_b}/cosigners")],
+            [(big_signer, f"{a}/issues/{coll_a}/cosigners"),
+             (small_signer, f"{a}/issues/{coll_a_small}/cosigners")],
         ],
         "issues.edit": [[(phone, f"{a}/issues/{n}/edit") for phone, n in t["drafts"]]],
         "decisions.new": [[(mod_a, f"{a}/issues/{n}/decisions/new")

@@ -155,10 +155,7 @@ def show(slug: str, number: int):
     page = int(page) if page.isdigit() and 0 < int(page) < 10_000 else 1
     comments, comment_total = queries.comment_page(issue.id, page)
     return render("issues/show.html", community=community, issue=issue,
-                  **_panel_context(community, issue, membership),
-                  cosigns=queries.recent_cosigns(issue.id),
-                  by_building=per_change("cosigns_by_building",
-                                         lambda: queries.cosigns_by_building(issue), issue.id),
+                  **_panel_context(community, issue, membership), **_cosigners(issue),
                   comments=comments,
                   comment_total=comment_total, cpage=page,
                   cpages=max(1, -(-comment_total // queries.COMMENTS_PER_PAGE)),
@@ -166,6 +163,24 @@ def show(slug: str, number: int):
                   can_comment=can.can_comment(current_user, community)
                   and issue.state is not IssueState.DRAFT,
                   can_edit=ops.can_edit(current_user, issue))
+
+
+def _cosigners(issue: Issue) -> dict:
+    return {"cosigns": queries.recent_cosigns(issue.id),
+            "by_building": per_change("cosigns_by_building",
+                                      lambda: queries.cosigns_by_building(issue), issue.id)}
+
+
+@bp.route("/issues/<int:number>/cosigners")
+def cosigners(slug: str, number: int):
+    """The co-signing households' section of the issue page, alone: what the page asks for
+    after a co-sign or withdrawal made on it, so its figures agree with the counter."""
+    community = community_or_404(slug)
+    issue = issue_or_404(community, number, eager=False)
+    if issue.state is IssueState.DRAFT:
+        abort(404)
+    return render("issues/_cosigners.html", community=community, issue=issue,
+                  **_cosigners(issue))
 
 
 def _panel_context(community: Community, issue: Issue, membership,
@@ -177,11 +192,13 @@ def _panel_context(community: Community, issue: Issue, membership,
 
 
 def _panel(community: Community, issue: Issue, status: int = 200, error: str | None = None,
-           signed: Cosign | None = None):
+           signed: Cosign | None = None, changed: bool = False):
     """The co-sign panel: alone (with the counter out-of-band) for htmx, else the page.
 
     `signed`: the co-sign this request has just committed; the issue was then read under
-    its lock, so it is current and the household's signature is known."""
+    its lock, so it is current and the household's signature is known. `changed`: a
+    co-sign or withdrawal was committed; the page then reloads its co-signers' section
+    (the "cosigned" event, templates/issues/_cosigners.html)."""
     if signed is None:
         db.session.refresh(issue)
     if request.htmx:
@@ -190,6 +207,8 @@ def _panel(community: Community, issue: Issue, status: int = 200, error: str | N
         resp = render("issues/_cosign_response.html", community=community, issue=issue,
                       error=error, **context)
         resp.status_code = status
+        if changed:
+            resp.headers["HX-Trigger"] = "cosigned"
         return resp
     if error:
         flash(error, "error")
@@ -225,7 +244,7 @@ def cosign(slug: str, number: int):
     commit_keeping_loaded()
     if not request.htmx:
         flash(_("联署成功，谢谢你的支持。"), "success")
-    return _panel(community, issue, signed=signed)
+    return _panel(community, issue, signed=signed, changed=True)
 
 
 @bp.route("/issues/<int:number>/cosign/withdraw", methods=["POST"])
@@ -241,7 +260,7 @@ def withdraw_cosign(slug: str, number: int):
     db.session.commit()
     if not request.htmx:
         flash(_("已撤回你家的联署。"), "info")
-    return _panel(community, issue)
+    return _panel(community, issue, changed=True)
 
 
 @bp.route("/issues/<int:number>/edit", methods=["GET", "POST"])

@@ -98,6 +98,11 @@ def test_propose_with_photo_and_cosign_to_threshold(live_app, make, phone, tmp_p
             p.wait_for_selector("text=你家已联署")
             assert p.url == issue_url                     # swapped in place, no navigation
             assert p.inner_text("#cosign-count") == f"{i + 1} 户联署"   # out-of-band counter
+            # the co-signers section reloads itself and agrees with the counter
+            p.wait_for_function(
+                "n => [...document.querySelectorAll('#cosigners .badge')].reduce("
+                "(s, b) => s + parseInt(b.textContent.match(/(\\d+) 户/)[1]), 0) === n", arg=i + 1)
+            assert "支持" in p.inner_text("#cosigners")
         else:
             p.click("#cosign-panel button")
             p.wait_for_load_state()

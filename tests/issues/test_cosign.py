@@ -337,3 +337,51 @@ def test_concurrent_taps_from_one_household_make_one_cosign(app, make, make_issu
     codes = _race(app, users, f"/c/{c.slug}/issues/{n}/cosign")
     assert all(code == 200 for code in codes)
     assert _state(app, iid)[1:] == (1, 1)
+
+
+def test_the_pages_cosigners_section_follows_a_cosign_and_a_withdrawal(app, client, make, auth,
+                                                                       make_issue):
+    """The htmx answer swaps the panel and the counter; the page's co-signers section (by
+    building, with the latest words) reloads itself on the "cosigned" event the answer
+    triggers, from a fragment of its own, so the page never shows two different counts."""
+    c = make.community()
+    b = make.building(c, name="7号楼")
+    _iid, n = make_issue(c)
+    page = client.get(f"/c/{c.slug}/issues/{n}/").get_data(as_text=True)
+    section = f'hx-get="/c/{c.slug}/issues/{n}/cosigners"'
+    assert section in page and 'hx-trigger="cosigned from:body"' in page
+    assert "联署住户" not in page          # nobody yet: an empty placeholder to swap
+    auth.login(make.resident(c, unit=make.unit(c, building=b)))
+    resp = client.post(f"/c/{c.slug}/issues/{n}/cosign", data={"comment": "早该修了"},
+                       headers={"HX-Request": "true"})
+    assert resp.status_code == 200 and resp.headers["HX-Trigger"] == "cosigned"
+    fragment = client.get(f"/c/{c.slug}/issues/{n}/cosigners", headers={"HX-Request": "true"})
+    html = fragment.get_data(as_text=True)
+    assert fragment.status_code == 200 and "<html" not in html and section in html
+    assert "联署住户" in html and "7号楼 1 户" in html and "早该修了" in html
+    # a second tap changes nothing, and says so without reloading the section
+    again = client.post(f"/c/{c.slug}/issues/{n}/cosign", headers={"HX-Request": "true"})
+    assert again.status_code == 200 and "HX-Trigger" not in again.headers
+    resp = client.post(f"/c/{c.slug}/issues/{n}/cosign/withdraw", headers={"HX-Request": "true"})
+    assert resp.status_code == 200 and resp.headers["HX-Trigger"] == "cosigned"
+    html = client.get(f"/c/{c.slug}/issues/{n}/cosigners").get_data(as_text=True)
+    assert "联署住户" not in html and "早该修了" not in html and section in html
+
+
+def test_the_cosigners_section_is_not_shown_for_hidden_or_draft_issues(app, client, make, auth,
+                                                                       make_issue):
+    c = make.community()
+    iid, n = make_issue(c)
+    author = make.resident(c)
+    _did, draft = make_issue(c, author=author, state="draft")
+    assert client.get(f"/c/{c.slug}/issues/{n}/cosigners").status_code == 200
+    assert client.get(f"/c/{c.slug}/issues/{n + 100}/cosigners").status_code == 404
+    auth.login(author)
+    assert client.get(f"/c/{c.slug}/issues/{draft}/cosigners").status_code == 404
+    auth.logout()
+    with app.app_context():
+        db.session.get(Issue, iid).hidden_at = clock.now()
+        db.session.commit()
+    assert client.get(f"/c/{c.slug}/issues/{n}/cosigners").status_code == 404
+    auth.login(make.staff(c, "moderator"))
+    assert client.get(f"/c/{c.slug}/issues/{n}/cosigners").status_code == 200
