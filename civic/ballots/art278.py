@@ -253,7 +253,14 @@ def format_percent(value: Fraction, places: int = 2) -> str:
     return f"{text}%"
 
 
-_BOUND_WORDS = {Fraction(2, 3): "三分之二", Fraction(3, 4): "四分之三", Fraction(1, 2): "半数"}
+_BOUND_WORDS = {Fraction(2, 3): N_("三分之二"), Fraction(3, 4): N_("四分之三"),
+                Fraction(1, 2): N_("半数")}
+
+
+def _t(message: str, **params) -> str:
+    """`message` (marked with N_) in the reader's language, its %(name)s params filled in."""
+    text = translate(message)
+    return text % params if params else text
 
 
 def _meets(ratio: Fraction, bound: Fraction, strict: bool) -> bool:
@@ -262,11 +269,12 @@ def _meets(ratio: Fraction, bound: Fraction, strict: bool) -> bool:
 
 
 def _phrase(ok: bool, bound: Fraction, strict: bool) -> str:
-    """The Chinese verdict for one bound, e.g. 达到三分之二 / 未过半数."""
-    word = _BOUND_WORDS[bound]
+    """The verdict for one bound, e.g. 达到三分之二 / 未过半数."""
+    word = translate(_BOUND_WORDS[bound])
     if strict:
-        return f"过{word}" if ok else f"未过{word}"
-    return f"达到{word}" if ok else f"未达到{word}"
+        return _t(N_("过%(bound)s"), bound=word) if ok else _t(N_("未过%(bound)s"), bound=word)
+    return (_t(N_("达到%(bound)s"), bound=word) if ok
+            else _t(N_("未达到%(bound)s"), bound=word))
 
 
 def _ratio(part: Decimal | int, whole: Decimal | int) -> Fraction:
@@ -329,20 +337,23 @@ def tally(electorate: Electorate, votes: Mapping[str, Choice], item: Item | int,
     t_area_ok = _meets(t_area, TURNOUT_THRESHOLD, False)
     t_heads_ok = _meets(t_heads, TURNOUT_THRESHOLD, False)
     reasons = [
-        f"参与表决的专有面积 {format_percent(t_area)}，{_phrase(t_area_ok, TURNOUT_THRESHOLD, False)}",
-        f"参与表决的人数 {format_percent(t_heads)}，{_phrase(t_heads_ok, TURNOUT_THRESHOLD, False)}",
+        _t(N_("参与表决的专有面积 %(pct)s，%(verdict)s"), pct=format_percent(t_area),
+           verdict=_phrase(t_area_ok, TURNOUT_THRESHOLD, False)),
+        _t(N_("参与表决的人数 %(pct)s，%(verdict)s"), pct=format_percent(t_heads),
+           verdict=_phrase(t_heads_ok, TURNOUT_THRESHOLD, False)),
     ]
     if not turnout_met:
-        reasons.append("参与表决的业主不足法定比例，本事项未获通过")
+        reasons.append(_t(N_("参与表决的业主不足法定比例，本事项未获通过")))
     else:
         if base_area != part_area or base_heads != part_heads:
-            rule = "计为同意" if silent_counts_as == "agree" else "计入多数意见"
-            reasons.append(f"按本小区议事规则，未表决业主{rule}")
-        reasons.append(f"同意的专有面积占参与表决面积 {format_percent(a_area)}，"
-                       f"{_phrase(area_ok, bound, strict)}")
-        reasons.append(f"同意的人数占参与表决人数 {format_percent(a_heads)}，"
-                       f"{_phrase(heads_ok, bound, strict)}")
-        reasons.append("本事项获得通过" if approved else "本事项未获通过")
+            rule = (_t(N_("计为同意")) if silent_counts_as == "agree"
+                    else _t(N_("计入多数意见")))
+            reasons.append(_t(N_("按本小区议事规则，未表决业主%(rule)s"), rule=rule))
+        reasons.append(_t(N_("同意的专有面积占参与表决面积 %(pct)s，%(verdict)s"),
+                          pct=format_percent(a_area), verdict=_phrase(area_ok, bound, strict)))
+        reasons.append(_t(N_("同意的人数占参与表决人数 %(pct)s，%(verdict)s"),
+                          pct=format_percent(a_heads), verdict=_phrase(heads_ok, bound, strict)))
+        reasons.append(_t(N_("本事项获得通过")) if approved else _t(N_("本事项未获通过")))
 
     return Result(
         item=item, silent_counts_as=silent_counts_as,

@@ -252,19 +252,23 @@ def _normalise_votes(seat_ids: set, votes: Mapping) -> dict:
     return out
 
 
-_CN_DIGITS = "零一二三四五六七八九十"
+def _t(message: str, **params) -> str:
+    """`message` (marked with N_) in the reader's language, its %(name)s params filled in."""
+    text = translate(message)
+    return text % params if params else text
 
 
-def _cn_int(n: int) -> str:
-    return _CN_DIGITS[n] if 0 <= n <= 10 else str(n)
+#: the quorums below 1 a moderator can choose (civic.consultation.forms.QUORUMS), in words
+_FRACTIONS = {Fraction(1, 2): N_("一半"), Fraction(2, 3): N_("三分之二")}
 
 
-def _cn_fraction(q: Fraction) -> str:
-    if q == Fraction(1, 2):
-        return "一半"
-    if q == 1:
-        return "全部"
-    return f"{_cn_int(q.denominator)}分之{_cn_int(q.numerator)}"
+def _fraction_text(q: Fraction) -> str:
+    known = _FRACTIONS.get(q)
+    return translate(known) if known else f"{q.numerator}/{q.denominator}"
+
+
+def _tie(tie: bool) -> str:
+    return _t(N_("（恰好一半，平票不通过）")) if tie else ""
 
 
 # --------------------------------------------------------------------------- decide
@@ -294,48 +298,61 @@ def decide(rule: Rule | str, seats: Iterable, votes: Mapping,
                   and totals.voted > 0)
     if not quorum_met:
         if totals.voted == 0:
-            reasons.append("没有任何席位参加表决。")
+            reasons.append(_t(N_("没有任何席位参加表决。")))
+        elif q == 1:
+            reasons.append(_t(
+                N_("参加表决的席位%(voted)s个，全部表决席位%(seats)s个；法定人数要求全部席位"
+                   "参加表决，任何方案均不通过。"), voted=totals.voted, seats=totals.seats))
         else:
-            reasons.append(
-                f"参加表决的席位{totals.voted}个，全部表决席位{totals.seats}个，"
-                f"未达到全部席位的{_cn_fraction(q)}（法定人数），任何方案均不通过。")
+            reasons.append(_t(
+                N_("参加表决的席位%(voted)s个，全部表决席位%(seats)s个，"
+                   "未达到全部席位的%(share)s（法定人数），任何方案均不通过。"),
+                voted=totals.voted, seats=totals.seats, share=_fraction_text(q)))
 
     # the rule ----------------------------------------------------------------
     rule_reasons: list[str] = []
     if rule is Rule.CONSENSUS:
         for body, t in per_body.items():
             if t.voted == 0:
-                rule_reasons.append(f"{body.label}没有席位参加表决，无法形成三方一致。")
+                rule_reasons.append(_t(N_("%(body)s没有席位参加表决，无法形成三方一致。"),
+                                       body=body.label))
             if t.oppose:
-                rule_reasons.append(f"{body.label}有{t.oppose}票反对。")
+                rule_reasons.append(_t(N_("%(body)s有%(n)s票反对。"), body=body.label,
+                                       n=t.oppose))
             if t.abstain:
-                rule_reasons.append(f"{body.label}有{t.abstain}票弃权，一致须全部同意。")
-        pass_reason = "参加表决的各方席位全部投同意票，达成一致。"
+                rule_reasons.append(_t(N_("%(body)s有%(n)s票弃权，一致须全部同意。"),
+                                       body=body.label, n=t.abstain))
+        pass_reason = _t(N_("参加表决的各方席位全部投同意票，达成一致。"))
     elif rule is Rule.MAJORITY_EACH:
         for body, t in per_body.items():
             if t.voted == 0:
-                rule_reasons.append(f"{body.label}没有席位参加表决，未能过半数。")
+                rule_reasons.append(_t(N_("%(body)s没有席位参加表决，未能过半数。"),
+                                       body=body.label))
             elif not 2 * t.agree > t.voted:
-                tie = "（恰好一半，平票不通过）" if 2 * t.agree == t.voted else ""
-                rule_reasons.append(
-                    f"{body.label}同意{t.agree}票，参加表决{t.voted}票，未超过半数{tie}。")
-        pass_reason = "每一方的同意票均超过该方参加表决席位的半数。"
+                rule_reasons.append(_t(
+                    N_("%(body)s同意%(agree)s票，参加表决%(voted)s票，未超过半数%(tie)s。"),
+                    body=body.label, agree=t.agree, voted=t.voted,
+                    tie=_tie(2 * t.agree == t.voted)))
+        pass_reason = _t(N_("每一方的同意票均超过该方参加表决席位的半数。"))
     elif rule is Rule.MAJORITY_ALL:
         if not 2 * totals.agree > totals.voted or totals.voted == 0:
-            tie = "（恰好一半，平票不通过）" if 2 * totals.agree == totals.voted else ""
-            rule_reasons.append(
-                f"同意{totals.agree}票，参加表决{totals.voted}票，未超过半数{tie}。")
-        pass_reason = (f"同意{totals.agree}票，超过参加表决{totals.voted}票的半数。")
+            rule_reasons.append(_t(
+                N_("同意%(agree)s票，参加表决%(voted)s票，未超过半数%(tie)s。"),
+                agree=totals.agree, voted=totals.voted,
+                tie=_tie(2 * totals.agree == totals.voted)))
+        pass_reason = _t(N_("同意%(agree)s票，超过参加表决%(voted)s票的半数。"),
+                         agree=totals.agree, voted=totals.voted)
     else:  # Rule.TWO_THIRDS_ALL
         if not 3 * totals.agree >= 2 * totals.voted or totals.voted == 0:
-            rule_reasons.append(
-                f"同意{totals.agree}票，参加表决{totals.voted}票，未达到三分之二。")
-        pass_reason = (f"同意{totals.agree}票，达到参加表决{totals.voted}票的三分之二。")
+            rule_reasons.append(_t(N_("同意%(agree)s票，参加表决%(voted)s票，未达到三分之二。"),
+                                   agree=totals.agree, voted=totals.voted))
+        pass_reason = _t(N_("同意%(agree)s票，达到参加表决%(voted)s票的三分之二。"),
+                         agree=totals.agree, voted=totals.voted)
 
     passed = quorum_met and not rule_reasons
     reasons.extend(rule_reasons)
     if passed:
-        reasons = [f"{rule.label}：{pass_reason}"]
+        reasons = [_t(N_("%(rule)s：%(reason)s"), rule=rule.label, reason=pass_reason)]
     return Outcome(passed=passed, reasons=reasons, per_body=per_body, totals=totals,
                    rule=rule, quorum_met=quorum_met)
 
@@ -367,35 +384,35 @@ def choose(rule: Rule | str, seats: Iterable, ballots_by_option: Mapping[Hashabl
 # --------------------------------------------------------------------------- describe
 
 _DESCRIPTIONS = {
-    Rule.CONSENSUS: (
+    Rule.CONSENSUS: N_(
         "三方一致：居委会、业委会、物业（设有居民代表席位时也包括居民代表）每一方都至少有一个席位"
         "参加表决，且参加表决的席位全部投同意票，方案通过；任何一方有人反对或弃权，"
         "或某一方没有席位参加表决，即不通过。未参加表决的席位不计入，也不阻止通过。"),
-    Rule.MAJORITY_EACH: (
+    Rule.MAJORITY_EACH: N_(
         "各方分别过半数：居委会、业委会、物业（设有居民代表席位时也包括居民代表）每一方的同意票"
         "都超过该方参加表决席位数的一半（弃权计入参加表决席位数），方案通过；任何一方同意票恰好"
         "一半（平票）或不足一半，或该方没有席位参加表决，即不通过。"),
-    Rule.MAJORITY_ALL: (
+    Rule.MAJORITY_ALL: N_(
         "全体席位过半数：同意票超过全体参加表决席位数的一半（弃权计入参加表决席位数，"
         "各方合并计算），方案通过；同意票恰好一半（平票）或不足一半即不通过。"),
-    Rule.TWO_THIRDS_ALL: (
+    Rule.TWO_THIRDS_ALL: N_(
         "全体席位三分之二：同意票达到全体参加表决席位数的三分之二（含恰好三分之二；"
         "弃权计入参加表决席位数，各方合并计算），方案通过；不足三分之二即不通过。"),
 }
 
 
 def describe(rule: Rule | str, *, quorum: Fraction | int | str = DEFAULT_QUORUM) -> str:
-    """The Chinese sentence shown to residents for ``rule``, followed by the quorum sentence
-    and how a choice between several passing options is made."""
+    """The sentence shown to residents for ``rule`` (in their language), followed by the
+    quorum sentence and how a choice between several passing options is made."""
     rule = _coerce_rule(rule)
     q = _coerce_quorum(quorum)
     if q == 0:
-        quorum_text = "不设法定人数，但至少须有一个席位参加表决。"
+        quorum_text = _t(N_("不设法定人数，但至少须有一个席位参加表决。"))
     elif q == 1:
-        quorum_text = "全部表决席位都须参加表决，否则任何方案均不通过。"
+        quorum_text = _t(N_("全部表决席位都须参加表决，否则任何方案均不通过。"))
     else:
-        quorum_text = (f"参加表决的席位须达到全部表决席位的{_cn_fraction(q)}（含恰好"
-                       f"{_cn_fraction(q)}），否则任何方案均不通过。")
-    choice_text = ("有多个方案通过时，采纳同意票最多的方案；同意票最多的方案不止一个时均不采纳，"
-                   "由主持人另开一轮协商。")
-    return _DESCRIPTIONS[rule] + quorum_text + choice_text
+        quorum_text = _t(N_("参加表决的席位须达到全部表决席位的%(share)s（含恰好%(share)s），"
+                            "否则任何方案均不通过。"), share=_fraction_text(q))
+    choice_text = _t(N_("有多个方案通过时，采纳同意票最多的方案；同意票最多的方案不止一个时均不"
+                        "采纳，由主持人另开一轮协商。"))
+    return _t(_DESCRIPTIONS[rule]) + quorum_text + choice_text

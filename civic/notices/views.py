@@ -12,6 +12,7 @@ from pathlib import Path
 from flask import (abort, current_app, jsonify, make_response, redirect, send_from_directory,
                    url_for)
 from flask_babel import gettext as _
+from flask_babel import pgettext
 from sqlalchemy import select
 
 from civic.ballots import art278
@@ -92,7 +93,7 @@ def decision_notice(slug: str, number: int, version: int):
     adopted = next((o for o in deciding.get("options", []) if o["id"] == deciding.get("adopted")),
                    None)
     return _notice(
-        "notices/decision.html", community, kind=_("决议公示"), short=(links.DECISION, d.id),
+        "notices/decision.html", community, kind=pgettext("a printed notice", "决议公示"), short=(links.DECISION, d.id),
         page=url_for("decisions.show", slug=slug, number=number, version=version),
         issuer=_committee(community), dated=d.published_at, issue=issue, d=d,
         rejected=d.outcome is Outcome.REJECTED, adopted=adopted, round_number=rnd.number)

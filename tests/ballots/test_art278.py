@@ -620,3 +620,19 @@ def test_recount_bad_files(text, line, problem):
     assert info.value.line == line
     assert problem in info.value.problem
     assert str(info.value).startswith(f"第 {line} 行：")
+
+
+def test_reasons_are_in_the_readers_language(app):
+    """Inside a request the app installs its gettext as the module's `translate`: an English
+    reader gets the reasons in English, with the same figures."""
+    import re
+
+    from flask_babel import force_locale
+    roll, votes = simple(["25"] * 4, "AAAO")
+    with app.test_request_context("/"), force_locale("en"):
+        reasons = tally(roll, votes, Item.RAISE_MAINTENANCE_FUND, silent_counts_as="agree").reasons
+        half = tally(*simple(["25"] * 4, "AAOO"), Item.USE_MAINTENANCE_FUND).reasons
+    assert not any(re.search(r"[\u4e00-\u9fff]", x) for x in reasons + half), reasons + half
+    assert "Floor area in favour, of the area taking part: 75.00%, reaching three quarters" in reasons
+    assert "Owners in favour, of those taking part: 50.00%, not more than half" in half
+    assert reasons[-1] == "This item is approved" and half[-1] == "This item is not approved"

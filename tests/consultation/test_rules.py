@@ -488,3 +488,36 @@ def test_module_is_pure():
         "assert not bad, bad\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+@pytest.mark.parametrize("rule", list(Rule))
+@pytest.mark.parametrize("quorum", ["0", "1/2", "2/3", "1"])
+def test_rule_texts_and_reasons_are_in_the_readers_language(app, rule, quorum):
+    """Inside a request the app installs its gettext as the module's `translate`: the rule's
+    description and every reason read in English for an English reader, in Chinese for a
+    Chinese one (outside a request, the Chinese source text)."""
+    from flask_babel import force_locale
+    seats = [("r1", "committee"), ("o1", "association"), ("p1", "property")]
+    ballots = [{}, {"r1": "agree", "o1": "agree", "p1": "agree"},
+               {"r1": "agree", "o1": "oppose", "p1": "abstain"}, {"r1": "agree"}]
+    with app.test_request_context("/"):
+        with force_locale("en"):
+            text = r.describe(rule, quorum=quorum)
+            reasons = [x for votes in ballots
+                       for x in r.decide(rule, seats, votes, quorum=quorum).reasons]
+        assert not CJK.search(text) and "option passes" in text, text
+        assert reasons and not any(CJK.search(x) for x in reasons), reasons
+        with force_locale("zh_CN"):
+            assert r.describe(rule, quorum=quorum) == _source_describe(rule, quorum)
+    assert r.describe(rule, quorum=quorum) == _source_describe(rule, quorum)
+
+
+def _source_describe(rule, quorum):
+    saved, r.translate = r.translate, r.N_
+    try:
+        return r.describe(rule, quorum=quorum)
+    finally:
+        r.translate = saved

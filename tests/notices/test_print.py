@@ -193,3 +193,15 @@ def test_short_links_point_at_the_public_address(demo, client, ctx):
     html = client.get(f"/c/{c.slug}/ballots/{b.number}/notice/print",
                       base_url="http://10.0.0.7:8000").get_data(as_text=True)
     assert decode_page(html) == [f"{BASE}/s/b{b.id}"]
+
+
+def test_decision_notice_in_english_is_a_decision_notice(demo, client, ctx):
+    """The notice's kind is its own message: in English "Decision notice", not the archive
+    list's heading that shares its Chinese words (决议公示)."""
+    d = _one(Decision, Decision.state == DecisionState.PUBLICITY)
+    issue = db.session.get(Issue, d.issue_id)
+    client.post("/locale", data={"lang": "en", "next": "/"})
+    html = client.get(f"/c/huayuan/issues/{issue.number}/decisions/{d.version}/print"
+                      ).get_data(as_text=True)
+    assert '<h1 class="kind">Decision notice</h1>' in html and "Published decisions" not in html
+    assert "Published decisions" in client.get("/c/huayuan/decisions/").get_data(as_text=True)
