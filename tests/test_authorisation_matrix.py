@@ -91,6 +91,7 @@ MATRIX: dict[tuple[str, str], frozenset] = {
     ("archive.street", "GET"): ANYONE,
     ("issues.index", "GET"): ANYONE,
     ("issues.show", "GET"): ANYONE,
+    ("issues.cosigners", "GET"): ANYONE,
     ("issues.photo", "GET"): ANYONE,
     ("issues.thumb", "GET"): ANYONE,
     ("triage.precedents", "GET"): ANYONE,

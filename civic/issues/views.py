@@ -184,31 +184,37 @@ def cosigners(slug: str, number: int):
 
 
 def _panel_context(community: Community, issue: Issue, membership,
-                   signature: Cosign | None = None) -> dict:
+                   signature: Cosign | None = None, form: CosignForm | None = None) -> dict:
+    """`form`: the co-sign form as submitted, shown again with what was typed."""
     return {"state": ops.effective_state(issue), "progress": ops.progress(issue),
             "days_left": ops.days_left(issue), "membership": membership,
             "signature": signature or ops.household_signature(issue, membership),
-            "cosign_form": CosignForm(formdata=None), "signable": ops.SIGNABLE}
+            "cosign_form": form or CosignForm(formdata=None), "signable": ops.SIGNABLE}
 
 
 def _panel(community: Community, issue: Issue, status: int = 200, error: str | None = None,
-           signed: Cosign | None = None, changed: bool = False):
+           signed: Cosign | None = None, form: CosignForm | None = None):
     """The co-sign panel: alone (with the counter out-of-band) for htmx, else the page.
 
     `signed`: the co-sign this request has just committed; the issue was then read under
-    its lock, so it is current and the household's signature is known. `changed`: a
-    co-sign or withdrawal was committed; the page then reloads its co-signers' section
-    (the "cosigned" event, templates/issues/_cosigners.html)."""
+    its lock, so it is current and the household's signature is known. `form`: the co-sign
+    form as submitted, so that a refused one shows again what was typed.
+
+    The htmx panel always shows the current count (a neighbour may have signed meanwhile),
+    so the page then reloads its co-signers' section too: the "cosigned" event,
+    templates/issues/_cosigners.html."""
     if signed is None:
         db.session.refresh(issue)
     if request.htmx:
         membership = can.residency(current_user, community)
-        context = _panel_context(community, issue, membership, signed)
+        context = _panel_context(community, issue, membership, signed, form)
         resp = render("issues/_cosign_response.html", community=community, issue=issue,
                       error=error, **context)
-        resp.status_code = status
-        if changed:
-            resp.headers["HX-Trigger"] = "cosigned"
+        # a refusal the household can act on (the threshold was reached meanwhile, words
+        # too long) is 200, as htmx swaps only 2xx answers and the panel says why
+        # (civic.htmx.form_status); one of authorisation stays 403, as everywhere
+        resp.status_code = 403 if status == 403 else 200
+        resp.headers["HX-Trigger"] = "cosigned"
         return resp
     if error:
         flash(error, "error")
@@ -232,19 +238,19 @@ def cosign(slug: str, number: int):
     _visible_or_404(community, issue)
     form = CosignForm()
     if not form.validate():
-        return _panel(community, issue, 400, _("附言不能超过 140 字。"))
+        return _panel(community, issue, 400, _("附言不能超过 140 字。"), form=form)
     try:
         signed = ops.cosign(current_user, issue.id, form.comment.data or "", locked=issue)
     except ops.AlreadySigned as e:
         db.session.rollback()
-        return _panel(community, issue, 200, e.message)   # a double tap: nothing to fix
+        return _panel(community, issue, 200, e.message, form=form)   # a double tap
     except DomainError as e:
         db.session.rollback()
-        return _panel(community, issue, e.status, e.message)
+        return _panel(community, issue, e.status, e.message, form=form)
     commit_keeping_loaded()
     if not request.htmx:
         flash(_("联署成功，谢谢你的支持。"), "success")
-    return _panel(community, issue, signed=signed, changed=True)
+    return _panel(community, issue, signed=signed, form=form)
 
 
 @bp.route("/issues/<int:number>/cosign/withdraw", methods=["POST"])
@@ -260,7 +266,7 @@ def withdraw_cosign(slug: str, number: int):
     db.session.commit()
     if not request.htmx:
         flash(_("已撤回你家的联署。"), "info")
-    return _panel(community, issue, changed=True)
+    return _panel(community, issue)
 
 
 @bp.route("/issues/<int:number>/edit", methods=["GET", "POST"])

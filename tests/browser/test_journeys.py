@@ -113,3 +113,36 @@ def test_propose_with_photo_and_cosign_to_threshold(live_app, make, phone, tmp_p
     with live_app.app_context():
         issue = db.session.query(Issue).one()
         assert issue.state is IssueState.AWAITING_TRIAGE and issue.cosign_count == 2
+
+
+@pytest.mark.parametrize("js", [True, False], ids=["js", "nojs"])
+def test_a_refused_withdrawal_says_why_in_the_panel(live_app, make, make_issue, phone, js):
+    """While a household looked at the page, a neighbour's co-sign reached the threshold: its
+    withdrawal is refused, and the panel (htmx) or the page (plain form) says why."""
+    base = live_app.config["LIVE_URL"]
+    c = make.community()
+    iid, n = make_issue(c, need=2)
+    first, second = make.resident(c), make.resident(c)
+    page = phone(js)
+    login(page, base, first.phone)
+    page.goto(f"{base}/c/{c.slug}/issues/{n}/")
+    page.click("#cosign-panel button")
+    page.wait_for_selector("#cosign-panel >> text=撤回联署")
+    with live_app.app_context():
+        from civic.accounts.models import User
+        from civic.issues import operations as ops
+        with live_app.test_request_context("/", method="POST"):
+            ops.cosign(db.session.get(User, second.id), iid)
+            db.session.commit()
+    page.click("#cosign-panel >> text=撤回联署")
+    where = "#cosign-panel" if js else "main"   # in the swapped panel, or the page's notice
+    page.wait_for_selector(f"{where} >> text=联署不能再撤回")
+    assert "你家已联署" in page.inner_text("#cosign-panel")
+    if js:   # the co-signers section follows the panel's count, the neighbour included
+        page.wait_for_function("document.querySelectorAll('#cosigners .badge').length"
+                               " && [...document.querySelectorAll('#cosigners .badge')]"
+                               ".reduce((s, b) => s + parseInt(b.textContent.match(/(\\d+) 户/)[1]),"
+                               " 0) === 2")
+    shot(page, f"issue-withdraw-refused-{'js' if js else 'nojs'}")
+    with live_app.app_context():
+        assert db.session.get(Issue, iid).cosign_count == 2

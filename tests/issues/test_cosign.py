@@ -120,7 +120,10 @@ def test_only_verified_residents_of_this_community_cosign(app, client, make, aut
     iid, n = make_issue(c)
     auth.login(user)
     resp = client.post(f"/c/{c.slug}/issues/{n}/cosign", headers={"HX-Request": "true"})
-    assert resp.status_code == 403
+    # a refusal of authorisation is 403, with htmx too (tests/test_hostile_input.py)
+    assert resp.status_code == 403 and "只有本小区的认证居民可以联署" in resp.get_data(as_text=True)
+    resp = _post(client, c, n)
+    assert resp.status_code == 403 and "只有本小区的认证居民可以联署" in resp.get_data(as_text=True)
     assert _state(app, iid)[1:] == (0, 0)
 
 
@@ -148,7 +151,10 @@ def test_closed_issues_refuse_with_reason(app, client, make, auth, make_issue, s
     if state == "draft":
         assert resp.status_code == 404          # drafts are not visible to others at all
     else:
-        assert resp.status_code == 409 and message in resp.get_data(as_text=True)
+        assert resp.status_code == 200 and message in resp.get_data(as_text=True)
+        plain = _post(client, c, n)
+        assert plain.status_code == 303 and message in client.get(plain.headers["Location"]
+                                                                  ).get_data(as_text=True)
     assert _state(app, iid)[1:] == (0, 0)
 
 
@@ -186,7 +192,7 @@ def test_cosign_withdraw_until_threshold(app, client, make, auth, make_issue):
     auth.login(b)
     _post(client, c, n)          # threshold reached
     resp = client.post(f"/c/{c.slug}/issues/{n}/cosign/withdraw", headers={"HX-Request": "true"})
-    assert resp.status_code == 409 and "不能再撤回" in resp.get_data(as_text=True)
+    assert resp.status_code == 200 and "不能再撤回" in resp.get_data(as_text=True)
     assert _state(app, iid) == (IssueState.AWAITING_TRIAGE, 2, 2)
 
 
@@ -267,7 +273,7 @@ def test_expired_issue_is_shown_expired_before_the_job_and_refuses(app, client, 
     clock.freeze(clock.now() + timedelta(days=31))
     auth.login(make.resident(c))
     resp = client.post(f"/c/{c.slug}/issues/{n}/cosign", headers={"HX-Request": "true"})
-    assert resp.status_code == 409 and "征集期已结束" in resp.get_data(as_text=True)
+    assert resp.status_code == 200 and "征集期已结束" in resp.get_data(as_text=True)
     html = client.get(f"/c/{c.slug}/issues/{n}/").get_data(as_text=True)
     assert "未达标" in html
     assert _state(app, iid)[0] is IssueState.COLLECTING   # not yet recorded
@@ -342,7 +348,7 @@ def test_concurrent_taps_from_one_household_make_one_cosign(app, make, make_issu
 def test_the_pages_cosigners_section_follows_a_cosign_and_a_withdrawal(app, client, make, auth,
                                                                        make_issue):
     """The htmx answer swaps the panel and the counter; the page's co-signers section (by
-    building, with the latest words) reloads itself on the "cosigned" event the answer
+    building, with the latest words) reloads itself on the "cosigned" event every answer
     triggers, from a fragment of its own, so the page never shows two different counts."""
     c = make.community()
     b = make.building(c, name="7号楼")
@@ -350,6 +356,7 @@ def test_the_pages_cosigners_section_follows_a_cosign_and_a_withdrawal(app, clie
     page = client.get(f"/c/{c.slug}/issues/{n}/").get_data(as_text=True)
     section = f'hx-get="/c/{c.slug}/issues/{n}/cosigners"'
     assert section in page and 'hx-trigger="cosigned from:body"' in page
+    assert 'hx-sync="this:replace"' in page      # the latest reload wins
     assert "联署住户" not in page          # nobody yet: an empty placeholder to swap
     auth.login(make.resident(c, unit=make.unit(c, building=b)))
     resp = client.post(f"/c/{c.slug}/issues/{n}/cosign", data={"comment": "早该修了"},
@@ -359,9 +366,9 @@ def test_the_pages_cosigners_section_follows_a_cosign_and_a_withdrawal(app, clie
     html = fragment.get_data(as_text=True)
     assert fragment.status_code == 200 and "<html" not in html and section in html
     assert "联署住户" in html and "7号楼 1 户" in html and "早该修了" in html
-    # a second tap changes nothing, and says so without reloading the section
+    # every htmx answer shows the current count, a refusal's too: the section follows it
     again = client.post(f"/c/{c.slug}/issues/{n}/cosign", headers={"HX-Request": "true"})
-    assert again.status_code == 200 and "HX-Trigger" not in again.headers
+    assert again.status_code == 200 and again.headers["HX-Trigger"] == "cosigned"
     resp = client.post(f"/c/{c.slug}/issues/{n}/cosign/withdraw", headers={"HX-Request": "true"})
     assert resp.status_code == 200 and resp.headers["HX-Trigger"] == "cosigned"
     html = client.get(f"/c/{c.slug}/issues/{n}/cosigners").get_data(as_text=True)
@@ -385,3 +392,18 @@ def test_the_cosigners_section_is_not_shown_for_hidden_or_draft_issues(app, clie
     assert client.get(f"/c/{c.slug}/issues/{n}/cosigners").status_code == 404
     auth.login(make.staff(c, "moderator"))
     assert client.get(f"/c/{c.slug}/issues/{n}/cosigners").status_code == 200
+
+
+def test_a_refused_comment_comes_back_with_the_message(app, client, make, auth, make_issue):
+    """Bad input loses nothing: words over 140 characters are refused with a message, shown
+    again in the field to shorten, and nothing is counted."""
+    c = make.community()
+    iid, n = make_issue(c)
+    auth.login(make.resident(c))
+    words = "楼道灯" * 47   # 141 characters
+    resp = client.post(f"/c/{c.slug}/issues/{n}/cosign", data={"comment": words},
+                       headers={"HX-Request": "true"})
+    html = resp.get_data(as_text=True)
+    assert resp.status_code == 200 and "附言不能超过 140 字。" in html
+    assert f'name="comment" maxlength="140" value="{words}"' in html
+    assert _state(app, iid) == (IssueState.COLLECTING, 0, 0)
