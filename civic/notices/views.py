@@ -93,7 +93,8 @@ def decision_notice(slug: str, number: int, version: int):
     adopted = next((o for o in deciding.get("options", []) if o["id"] == deciding.get("adopted")),
                    None)
     return _notice(
-        "notices/decision.html", community, kind=pgettext("a printed notice", "决议公示"), short=(links.DECISION, d.id),
+        "notices/decision.html", community, kind=pgettext("a printed notice", "决议公示"),
+        short=(links.DECISION, d.id),
         page=url_for("decisions.show", slug=slug, number=number, version=version),
         issuer=_committee(community), dated=d.published_at, issue=issue, d=d,
         rejected=d.outcome is Outcome.REJECTED, adopted=adopted, round_number=rnd.number)
