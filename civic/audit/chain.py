@@ -34,6 +34,15 @@ def record_body(seq: int, at: datetime, actor: str, action: str, object_type: st
     })
 
 
+def record_body_before_seq(at: datetime, actor: str, action: str, object_type: str,
+                           object_id: str, community_id: int | None, payload: str) -> str:
+    """The record's text up to its sequence number: "seq" sorts last among its keys, so
+    record_body(seq, …) == this + str(seq) + "}". Lets the database, which assigns the
+    number, finish the text and hash it (civic.audit.operations)."""
+    body = record_body(0, at, actor, action, object_type, object_id, community_id, payload)
+    return body[:-len("0}")]
+
+
 def link_hash(prev_hash: str, body: str) -> str:
     """hash = SHA-256(prev_hash ‖ body), hex."""
     return hashlib.sha256((prev_hash + body).encode("utf-8")).hexdigest()

@@ -2,11 +2,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
+from typing import NamedTuple
 
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import Text, bindparam, cast, func, insert, literal, select, text, true
 
 from civic import clock
-from civic.audit.chain import GENESIS, canonical_json, link_hash, record_body
+from civic.audit.chain import (GENESIS, canonical_json, link_hash, record_body,
+                               record_body_before_seq)
 from civic.audit.models import AuditEvent
 from civic.extensions import db
 
@@ -17,6 +20,44 @@ _TABLE = AuditEvent.__table__
 #: the chain's last link
 _LAST = select(_TABLE.c.seq, _TABLE.c.hash).order_by(_TABLE.c.seq.desc()).limit(1)
 _APPEND = insert(_TABLE)
+#: the columns every append writes itself (seq, prev_hash and hash follow from the chain)
+_GIVEN = ("at", "actor", "action", "object_type", "object_id", "community_id", "payload")
+
+
+def _append_linked():
+    """PostgreSQL: the append in one statement, which reads the chain's last link, numbers
+    the event after it and hashes it — SHA-256(prev_hash ‖ text up to the number ‖ number
+    ‖ "}"), the rule of civic.audit.chain, computed by the database — so that the read and
+    the insert are one round trip. Run under the chain's lock: the statement's snapshot,
+    taken after the lock is granted, holds the last committed link."""
+    last = _LAST.subquery("last")
+    one = select(literal(1).label("x")).subquery("one")
+    seq = func.coalesce(last.c.seq, 0) + 1
+    prev = func.coalesce(last.c.hash, GENESIS)
+    text_ = prev.concat(bindparam("before_seq", type_=Text)).concat(
+        cast(seq, Text)).concat("}")
+    digest = func.encode(func.sha256(func.convert_to(text_, "UTF8")), "hex")
+    rows = select(seq, *(bindparam(c, type_=_TABLE.c[c].type) for c in _GIVEN), prev,
+                  digest).select_from(one.outerjoin(last, true()))
+    return (insert(_TABLE).from_select(["seq", *_GIVEN, "prev_hash", "hash"], rows)
+            .returning(_TABLE.c.seq, _TABLE.c.prev_hash, _TABLE.c.hash))
+
+
+_APPEND_LINKED = _append_linked()
+
+
+class Appended(NamedTuple):
+    """An event as appended (what the chain holds; not a session's instance)."""
+    seq: int
+    at: datetime
+    actor: str
+    action: str
+    object_type: str
+    object_id: str
+    community_id: int | None
+    payload: str
+    prev_hash: str
+    hash: str
 
 
 def actor_of(user) -> str:
@@ -25,7 +66,7 @@ def actor_of(user) -> str:
 
 
 def record(action: str, obj=None, *, actor=None, community_id: int | None = None,
-           object_type: str | None = None, object_id=None, **payload) -> AuditEvent:
+           object_type: str | None = None, object_id=None, **payload) -> Appended:
     """Append one event in the current transaction.
 
     `obj` is a model instance (its table name and id are used) unless object_type/object_id
@@ -35,7 +76,8 @@ def record(action: str, obj=None, *, actor=None, community_id: int | None = None
     # of the records writes one event, so this is among the app's hottest paths
     session = db.session
     conn = session.connection()
-    if conn.dialect.name == "postgresql":
+    postgresql = conn.dialect.name == "postgresql"
+    if postgresql:
         conn.execute(_LOCK)
     if obj is not None:
         session.flush()
@@ -43,18 +85,21 @@ def record(action: str, obj=None, *, actor=None, community_id: int | None = None
         object_id = obj.id if object_id is None else object_id
         if community_id is None:
             community_id = getattr(obj, "community_id", None)
-    last = conn.execute(_LAST).first()
-    seq, prev = (last.seq + 1, last.hash) if last else (1, GENESIS)
-    values = {"seq": seq, "at": clock.now(), "actor": actor if isinstance(actor, str)
+    values = {"at": clock.now(), "actor": actor if isinstance(actor, str)
               else actor_of(actor), "action": action, "object_type": object_type or "-",
               "object_id": str(object_id if object_id is not None else "-"),
-              "community_id": community_id, "payload": canonical_json(payload),
-              "prev_hash": prev}
-    values["hash"] = link_hash(prev, record_body(
-        seq, values["at"], values["actor"], action, values["object_type"],
-        values["object_id"], community_id, values["payload"]))
-    conn.execute(_APPEND, values)
-    return AuditEvent(**values)   # as written; not in the session
+              "community_id": community_id, "payload": canonical_json(payload)}
+    if postgresql:
+        row = conn.execute(_APPEND_LINKED, {
+            **values, "before_seq": record_body_before_seq(*values.values())}).one()
+        return Appended(row.seq, **values, prev_hash=row.prev_hash, hash=row.hash)
+    # SQLite: the transaction began IMMEDIATE, so it holds the database's write lock
+    last = conn.execute(_LAST).first()
+    seq, prev = (last.seq + 1, last.hash) if last else (1, GENESIS)
+    event = Appended(seq, **values, prev_hash=prev, hash=link_hash(prev, record_body(
+        seq, *values.values())))
+    conn.execute(_APPEND, event._asdict())
+    return event
 
 
 @dataclass

@@ -2,13 +2,15 @@
 refuses UPDATE and DELETE at the database level."""
 import hashlib
 import threading
+from datetime import datetime, timezone
 
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DatabaseError
 
 from civic.audit import operations as audit
-from civic.audit.chain import GENESIS, canonical_json, link_hash, record_body
+from civic.audit.chain import (GENESIS, canonical_json, link_hash, record_body,
+                               record_body_before_seq)
 from civic.audit.models import AuditEvent
 from civic.extensions import db
 
@@ -22,6 +24,15 @@ def test_link_hash_is_sha256_of_prev_and_body():
     assert link_hash(GENESIS, body) == hashlib.sha256((GENESIS + body).encode()).hexdigest()
 
 
+@pytest.mark.parametrize("seq", [1, 9, 10, 123_456_789])
+def test_a_records_text_ends_with_its_number(seq):
+    """The database finishes the text it hashes (on PostgreSQL): what comes before the
+    number, then the number and the closing brace. That must be record_body exactly."""
+    at = datetime(2026, 11, 23, 8, 0, 1, 5, tzinfo=timezone.utc)
+    fields = (at, "u-1a2b", "issue.cosign", "issue", "42", 7, canonical_json({"n": "楼"}))
+    assert record_body(seq, *fields) == record_body_before_seq(*fields) + f"{seq}}}"
+
+
 def test_events_chain_and_verify(ctx):
     a = audit.record("test.one", object_type="thing", object_id=1, community_id=None, n=1)
     b = audit.record("test.two", object_type="thing", object_id=2, community_id=7, n="二")
@@ -32,6 +43,27 @@ def test_events_chain_and_verify(ctx):
                                                    b.payload))
     report = audit.verify_chain()
     assert report.ok and report.count == 2 and report.head == b.hash == audit.head_hash()
+    stored = db.session.get(AuditEvent, 2)
+    assert (stored.seq, stored.prev_hash, stored.hash) == (b.seq, b.prev_hash, b.hash)
+
+
+def test_a_link_is_hashed_alike_whatever_its_text_holds(ctx):
+    """Chinese, quotes, backslashes, characters outside the BMP and control characters in
+    the payload: the link the database hashed on PostgreSQL is the one Python computes
+    (and verifies) from the stored record, byte for byte."""
+    tricky = '楼道"灯"\\坏了 🏠\n\t\u2028 é'
+    events = [audit.record("test.tricky", object_type="issue", object_id=f"#{n}",
+                           community_id=n, note=tricky[:n * 3], n=n) for n in range(1, 6)]
+    db.session.commit()
+    prev = GENESIS
+    for e in events:
+        stored = db.session.get(AuditEvent, e.seq)
+        assert (stored.prev_hash, stored.hash) == (prev, e.hash)
+        assert e.hash == link_hash(prev, record_body(
+            stored.seq, stored.at, stored.actor, stored.action, stored.object_type,
+            stored.object_id, stored.community_id, stored.payload))
+        prev = e.hash
+    assert audit.verify_chain().ok
 
 
 def test_an_objects_record_hash_is_its_first_event_found_by_index(ctx):
