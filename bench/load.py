@@ -4,11 +4,12 @@ the same run (QUALITY.md §5). See bench/README.md.
     DATABASE_URL=postgresql://postgres@127.0.0.1:5432/civic_bench \\
         .venv/bin/python bench/load.py --duration 10 --rounds 3
 
-The database must hold the generated data set (`flask --app app bench generate`). Two
-gunicorn servers are started on loopback with the same number of sync workers, one serving
-the app, one serving `bench/bare.py`; wrk (bounded by --duration) sends each scenario's
-requests to one, then the other, alternately for --rounds rounds. Results are printed as a
-table and written as JSON to bench/results/.
+The database must hold the generated data set (`flask --app app bench generate`). gunicorn
+servers are started on loopback with the same number of sync workers: the app as deployed,
+the app rendering every page, `bench/bare.py` and, with --ablate, `bench/ablated.py` (the app
+with parts of its co-sign taken out); wrk (bounded by --duration) sends each scenario's
+requests to each in turn, for --rounds rounds. Results are printed as a table and written as
+JSON to bench/results/.
 
 Co-signs are sent by distinct households (every request a different resident account, to
 an issue of their community that takes co-signs and that their household has not signed),
@@ -270,6 +271,9 @@ def main() -> int:
                     help="seconds per co-sign run (each needs 1500 households a second)")
     ap.add_argument("--cosign-rounds", type=int, default=2)
     ap.add_argument("--only", default="", help="comma-separated scenarios (cosign, pages…)")
+    ap.add_argument("--ablate", default="",
+                    help="co-sign also on the app with these parts taken out (audit, limit,"
+                    " answer, user; bench/ablated.py): how near the target their cost leaves it")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--cache-redis", default="redis://127.0.0.1:6379/15",
                     help="the app's shared store (CACHE_REDIS_URL and RATELIMIT_STORAGE_URI; "
@@ -307,12 +311,18 @@ def main() -> int:
                                   {**env, **limits, "CIVIC_PAGE_CACHE": "0"},
                                   tmp / "rendered.log"),
                "bare": Server("bench.bare:app", args.workers, env, tmp / "bare.log")}
+    if args.ablate:
+        servers["ablated"] = Server("bench.ablated:app", args.workers,
+                                    {**env, **limits, "CACHE_REDIS_URL": args.cache_redis,
+                                     "CIVIC_BENCH_ABLATE": args.ablate}, tmp / "ablated.log")
     results: dict = {"when": datetime.now(timezone.utc).isoformat(timespec="seconds"),
                      "rows": counts, "postgresql": pg, "args": vars(args), "scenarios": {}}
     try:
         servers["app"].wait("/")
         servers["rendered"].wait("/")
         servers["bare"].wait("/ping")
+        if "ablated" in servers:
+            servers["ablated"].wait("/")
         for name in PAGES:
             if name not in only:
                 continue
@@ -355,23 +365,27 @@ def main() -> int:
 COSIGN_WARM = 2
 
 
+#: households set aside per second of a co-sign run, so that none repeats: more than the
+#: fastest rate seen on the bare endpoint (≈ 930/s) and on the app (≈ 160/s)
+COSIGN_RATE = {"bare": 1500, "row_lock": 1500, "app": 600, "ablated": 600}
+
+
 def cosign_scenario(args, engine, rng, servers, tmp, secret) -> dict:
-    # 1500 lines a second: more than the fastest rate seen (the bare endpoint: ≈ 930/s),
-    # so none repeats
-    order = ("bare", "row_lock", "app")
+    order = ("bare", "row_lock", "app") + (("ablated",) if "ablated" in servers else ())
     # a warm-up run for each, then the measured rounds; every run is checked
     plan = [(who, COSIGN_WARM, False) for who in order] + [
-        (order[k % 3], args.cosign_duration, True) for k in range(args.cosign_rounds * 3)]
+        (order[k % len(order)], args.cosign_duration, True)
+        for k in range(args.cosign_rounds * len(order))]
     with engine.connect() as conn:
-        pairs = cosign_pairs(conn, rng, sum(d * 1500 for _, d, _m in plan))
+        pairs = cosign_pairs(conn, rng, sum(d * COSIGN_RATE[w] for w, d, _m in plan))
     cookies = sessions(pairs, secret)
     runs, checks = defaultdict(list), defaultdict(list)
     start = 0
     for who, duration, measured in plan:
-        chunk = range(start, start + duration * 1500)
+        chunk = range(start, start + duration * COSIGN_RATE[who])
         start = chunk.stop
         batch = [pairs[j] for j in chunk]
-        if who == "app":
+        if who in ("app", "ablated"):
             lines = [f"POST\t/c/{slug}/issues/{num}/cosign\t{cookies[j][0]}\t"
                      f"csrf_token={cookies[j][1]}"
                      for j, (_, num, slug, *_r) in zip(chunk, batch)]
@@ -379,7 +393,7 @@ def cosign_scenario(args, engine, rng, servers, tmp, secret) -> dict:
             route = "cosign" if who == "bare" else "cosign-row-lock"
             lines = [f"POST\t/{route}/{i}/{unit}/{user}\t\t"
                      for i, _, _, unit, user, _t in batch]
-        server = servers["app" if who == "app" else "bare"]
+        server = servers["bare" if who in ("bare", "row_lock") else who]
         before = cpu_seconds(server)
         r = wrk(server.base, lines, tmp, f"cosign-{who}", duration, args.threads,
                 args.cosign_connections)
@@ -427,7 +441,7 @@ def report(name: str, s: dict) -> None:
     b = s["bare"]
     print(f"{name:14} bare     {b['rps']:7.1f}/s p50 {b['p50_ms']:6.1f} ms"
           f" p99 {b['p99_ms']:6.1f} ms", flush=True)
-    for who in ("app", "rendered", "row_lock"):
+    for who in ("app", "rendered", "row_lock", "ablated"):
         if who in s:
             a = s[who]
             print(f"{'':14} {who:8} {a['rps']:7.1f}/s p50 {a['p50_ms']:6.1f} ms"
@@ -436,7 +450,9 @@ def report(name: str, s: dict) -> None:
     if "row_lock" in s:
         print(f"{'':14} app {s['app']['throughput_ratio_to_row_lock']:.0%} of the bare"
               " endpoint with the row lock only", flush=True)
-        for who in ("bare", "row_lock", "app"):
+        for who in ("bare", "row_lock", "app", "ablated"):
+            if who not in s:
+                continue
             print(f"{'':14} CPU per co-sign, {who}: {s[who]['cpu_ms']:.2f} ms in its"
                   f" workers, {s[who]['postgres_cpu_ms']:.2f} ms in PostgreSQL", flush=True)
     if "check" in s:
