@@ -39,6 +39,22 @@ def wait_fresh(page, replaced: str, timeout: float = 20.0) -> None:
         time.sleep(0.05)
 
 
+def wait_true(page, predicate: str, arg=None, timeout: float = 20.0) -> None:
+    """Poll `predicate`, a JavaScript function of `arg`, from Python until it returns true.
+    Not `wait_for_function`: it polls an expression by `eval`, which the app's Content
+    Security Policy forbids (then it fails whenever the first check is false)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if page.evaluate(predicate, arg):
+                return
+        except PlaywrightError:
+            pass  # navigating: the next poll asks the new document
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not true within {timeout:.0f} s: {predicate}")
+        time.sleep(0.05)
+
+
 def ops(app):
     """Operations run as in a POST (the live app checks CSRF only on HTTP)."""
     return app.test_request_context("/", method="POST")

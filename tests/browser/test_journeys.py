@@ -8,10 +8,16 @@ from PIL import Image
 
 from civic.extensions import db
 from civic.issues.models import Issue, IssueState
+from tests.browser.actions import wait_true
 from tests.browser.conftest import no_horizontal_scroll, shot
 from tests.conftest import PASSWORD
 
 CODE = re.compile(r"[2-9A-HJKMNP-Z]{5}-[2-9A-HJKMNP-Z]{5}")
+#: the co-signers section's households by building add up to n (and it lists some)
+COSIGNERS_ADD_UP_TO = (
+    "n => { const badges = [...document.querySelectorAll('#cosigners .badge')];"
+    " return badges.length > 0 && badges.reduce("
+    "(s, b) => s + parseInt(b.textContent.match(/(\\d+) 户/)[1]), 0) === n; }")
 
 
 def login(page, base, phone, password=PASSWORD):
@@ -99,9 +105,7 @@ def test_propose_with_photo_and_cosign_to_threshold(live_app, make, phone, tmp_p
             assert p.url == issue_url                     # swapped in place, no navigation
             assert p.inner_text("#cosign-count") == f"{i + 1} 户联署"   # out-of-band counter
             # the co-signers section reloads itself and agrees with the counter
-            p.wait_for_function(
-                "n => [...document.querySelectorAll('#cosigners .badge')].reduce("
-                "(s, b) => s + parseInt(b.textContent.match(/(\\d+) 户/)[1]), 0) === n", arg=i + 1)
+            wait_true(p, COSIGNERS_ADD_UP_TO, i + 1)
             assert "支持" in p.inner_text("#cosigners")
         else:
             p.click("#cosign-panel button")
@@ -139,10 +143,7 @@ def test_a_refused_withdrawal_says_why_in_the_panel(live_app, make, make_issue, 
     page.wait_for_selector(f"{where} >> text=联署不能再撤回")
     assert "你家已联署" in page.inner_text("#cosign-panel")
     if js:   # the co-signers section follows the panel's count, the neighbour included
-        page.wait_for_function("document.querySelectorAll('#cosigners .badge').length"
-                               " && [...document.querySelectorAll('#cosigners .badge')]"
-                               ".reduce((s, b) => s + parseInt(b.textContent.match(/(\\d+) 户/)[1]),"
-                               " 0) === 2")
+        wait_true(page, COSIGNERS_ADD_UP_TO, 2)
     shot(page, f"issue-withdraw-refused-{'js' if js else 'nojs'}")
     with live_app.app_context():
         assert db.session.get(Issue, iid).cosign_count == 2
