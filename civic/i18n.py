@@ -40,7 +40,7 @@ def init_app(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale,
                    default_translation_directories="translations",
                    default_domain="messages")
-    app.jinja_env.install_gettext_callables(
+    app.jinja_env.install_gettext_callables(   # its gettext is replaced just below
         gettext=lambda s: translations().ugettext(s),
         ngettext=lambda s, p, n: translations().ungettext(s, p, n),
         pgettext=lambda c, s: translations().upgettext(c, s),

@@ -91,13 +91,13 @@ def record(action: str, obj=None, *, actor=None, community_id: int | None = None
               "community_id": community_id, "payload": canonical_json(payload)}
     if postgresql:
         row = conn.execute(_APPEND_LINKED, {
-            **values, "before_seq": record_body_before_seq(*values.values())}).one()
+            **values, "before_seq": record_body_before_seq(**values)}).one()
         return Appended(row.seq, **values, prev_hash=row.prev_hash, hash=row.hash)
     # SQLite: the transaction began IMMEDIATE, so it holds the database's write lock
     last = conn.execute(_LAST).first()
     seq, prev = (last.seq + 1, last.hash) if last else (1, GENESIS)
-    event = Appended(seq, **values, prev_hash=prev, hash=link_hash(prev, record_body(
-        seq, *values.values())))
+    event = Appended(seq, **values, prev_hash=prev,
+                     hash=link_hash(prev, record_body(seq, **values)))
     conn.execute(_APPEND, event._asdict())
     return event
 
