@@ -27,19 +27,10 @@ def wait_fresh(page, replaced: str, timeout: float = 20.0) -> None:
     """Poll from Python rather than with `wait_for_function`: a full page load may tear
     down the document between two polls ("execution context was destroyed"), and a page
     that is not in front may not run animation frames. Both only delay the answer here."""
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            if page.evaluate(FRESH, replaced):
-                return
-        except PlaywrightError:
-            pass  # navigating: the next poll asks the new document
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{replaced} was not replaced within {timeout:.0f} s")
-        time.sleep(0.05)
+    wait_true(page, FRESH, replaced, timeout, what=f"{replaced} was not replaced")
 
 
-def wait_true(page, predicate: str, arg=None, timeout: float = 20.0) -> None:
+def wait_true(page, predicate: str, arg=None, timeout: float = 20.0, what: str = "") -> None:
     """Poll `predicate`, a JavaScript function of `arg`, from Python until it returns true.
     Not `wait_for_function`: it polls an expression by `eval`, which the app's Content
     Security Policy forbids (then it fails whenever the first check is false)."""
@@ -51,7 +42,7 @@ def wait_true(page, predicate: str, arg=None, timeout: float = 20.0) -> None:
         except PlaywrightError:
             pass  # navigating: the next poll asks the new document
         if time.monotonic() > deadline:
-            raise AssertionError(f"not true within {timeout:.0f} s: {predicate}")
+            raise AssertionError(f"{what or predicate}: not within {timeout:.0f} s")
         time.sleep(0.05)
 
 
